@@ -1,0 +1,28 @@
+"""Symbolic layer of the replica toolkit (SymPy only; never imports numerics).
+
+Write a replica free entropy with order parameters, conjugates, controls, Gaussian
+averages and the special functions of replica theory; derive its saddle-point
+equations exactly; or pick a model from the catalogue. Compile and solve it with
+:mod:`solvers`.
+"""
+
+from .ansatz import ANSATZE, replica_symmetric
+from .asymptotics import q_to_one_capacity, q_to_one_coefficients
+from .averages import E, GaussianAverage, averages_in, correlated, integrate_by_parts
+from .catalogue import CATALOGUE, get_model, model_names
+from .components import (CHANNELS, PRIORS, BinaryPrior, Channel, ErrorCountingChannel,
+                         MarginChannel, Prior, SphericalPrior)
+from .free_energy import FixedPointUnavailable, FreeEnergy, Observable, Term
+from .functions import GH, Gauss, H, LogCosh2, LogH
+from .symbols import Conjugate, Control, GaussVar, OrderParameter, Parameter
+
+__all__ = [
+    "ANSATZE", "replica_symmetric", "q_to_one_capacity", "q_to_one_coefficients",
+    "E", "GaussianAverage", "averages_in", "correlated", "integrate_by_parts",
+    "CATALOGUE", "get_model", "model_names",
+    "CHANNELS", "PRIORS", "BinaryPrior", "Channel", "ErrorCountingChannel", "MarginChannel",
+    "Prior", "SphericalPrior",
+    "FixedPointUnavailable", "FreeEnergy", "Observable", "Term",
+    "GH", "Gauss", "H", "LogCosh2", "LogH",
+    "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
+]

@@ -1,0 +1,87 @@
+r"""Ansätze: how a prior and a channel are combined into a free entropy.
+
+Replica symmetric (RS), for a prior with :math:`Z_{\mathrm{in}}` and a channel with
+:math:`Z_{\mathrm{out}}` (see :mod:`replica.components`):
+
+.. math::
+    \Phi_{RS}(q,\hat q) = \tfrac12 q\hat q + c(\hat q)
+        + \mathbb{E}_z\ln Z_{\mathrm{in}}(\sqrt{\hat q}z)
+        + \alpha\,\mathbb{E}_z\ln Z_{\mathrm{out}}(\sqrt q z, 1-q)
+
+(Gardner, J. Phys. A 21, 257 (1988); Gardner & Derrida, J. Phys. A 21, 271 (1988);
+in this general form Zdeborová & Krzakala, Adv. Phys. 65, 453 (2016), eq. (92)).
+
+The de Almeida–Thouless (replicon) eigenvalue of the RS saddle is
+
+.. math::
+    \lambda_{AT} = 1 - \alpha\,
+        \mathbb{E}_z\!\left[(\partial_B^2\ln Z_{\mathrm{in}})^2\right]
+        \mathbb{E}_z\!\left[(\partial_\omega^2\ln Z_{\mathrm{out}})^2\right],
+
+RS being stable for :math:`\lambda_{AT} > 0` (de Almeida & Thouless, J. Phys. A 11,
+983 (1978); for the spherical perceptron Gardner & Derrida 1988, eq. (38)).
+
+Other ansätze (Franz–Parisi around a reference, replicated local entropy, 1RSB)
+are further functions here with the same signature: ``(prior, channel, name, ...)``
+→ :class:`~replica.free_energy.FreeEnergy`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .averages import GaussianAverage
+from .components import Channel, Prior
+from .free_energy import FreeEnergy, Observable, Term
+from .symbols import Conjugate, Control, GaussVar, OrderParameter
+
+__all__ = ["replica_symmetric", "ANSATZE"]
+
+
+def _alpha():
+    return Control("alpha", domain=(0, None), latex=r"\alpha",
+                   description="load: number of patterns per weight, P/N")
+
+
+def replica_symmetric(prior: Prior, channel: Channel, name: str, description: str = "") -> FreeEnergy:
+    """Build the RS free entropy of ``prior`` with ``channel`` (see module docstring)."""
+    q = OrderParameter("q", domain=(0, 1), latex="q",
+                       description="overlap between two solutions (replicas)")
+    qh = Conjugate("qhat", domain=(0, None), latex=r"\hat q", partner="q",
+                   description="conjugate of q")
+    alpha = _alpha()
+    z = GaussVar("z")
+    B, om, V = sp.symbols("B omega V", real=True)
+
+    lzin = prior.log_partition(B, qh)
+    lzout = channel.log_partition(om, V)
+    terms = [
+        Term("coupling", q * qh / 2,
+             "RS ansatz, Zdeborová & Krzakala, Adv. Phys. 65, 453 (2016), eq. (92)"),
+        Term("entropic", prior.constant(qh) + GaussianAverage(lzin.subs(B, sp.sqrt(qh) * z), z),
+             prior.source),
+        Term("energetic", alpha * GaussianAverage(
+            lzout.subs({om: sp.sqrt(q) * z, V: 1 - q}), z), channel.source),
+    ]
+    d2in = sp.diff(lzin, B, 2).subs(B, sp.sqrt(qh) * z)
+    d2out = sp.diff(lzout, om, 2).subs({om: sp.sqrt(q) * z, V: 1 - q})
+    replicon = 1 - alpha * GaussianAverage(d2in**2, z) * GaussianAverage(d2out**2, z)
+    observables = [Observable(
+        "replicon", replicon,
+        "de Almeida & Thouless, J. Phys. A 11, 983 (1978); Gardner & Derrida (1988) eq. (38)",
+        "de Almeida–Thouless eigenvalue; RS is stable where it is positive",
+        stable_if="positive")]
+    return FreeEnergy(
+        name=name,
+        terms=terms,
+        order_parameters=(q,),
+        conjugates=(qh,),
+        controls=(alpha,) + tuple(channel.controls()),
+        observables=observables,
+        description=description,
+        meta={"ansatz": "rs", "prior": prior, "channel": channel, "load": "alpha",
+              "overlap": "q", "conjugate": "qhat"},
+    )
+
+
+ANSATZE = {"rs": replica_symmetric}

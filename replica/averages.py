@@ -1,0 +1,231 @@
+r"""Unevaluated Gaussian averages: the integrals of replica free energies.
+
+``GaussianAverage(f, z, lower, upper)`` stands for
+
+.. math::  \int_{\mathrm{lower}}^{\mathrm{upper}} Dz\, f(z), \qquad Dz = G(z)\,dz,
+
+i.e. the *unnormalised* integral against the standard Gaussian measure; with the
+default limits (−∞, ∞) it is the expectation :math:`\mathbb{E}_z f(z)`. Averages nest
+(the integrand may contain other averages over other variables), and correlated
+Gaussian variables are written through their Cholesky factors with :func:`correlated`.
+
+Differentiation goes *under* the average (Leibniz rule, with boundary terms for finite
+limits), so :meth:`replica.free_energy.FreeEnergy.saddle_equations` is exact. After
+differentiation :func:`integrate_by_parts` applies Stein's lemma
+:math:`\mathbb{E}[z f(z)] = \mathbb{E}[f'(z)]` on full-line averages; this removes the
+spurious :math:`1/\sqrt{\hat q}` singularities of the chain rule and yields the
+conventional forms, e.g. :math:`q = \mathbb{E}_z\tanh^2(\sqrt{\hat q}z)`
+(Gardner & Derrida, J. Phys. A 21, 271 (1988)).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .functions import H, Gauss
+
+__all__ = ["GaussianAverage", "E", "integrate_by_parts", "correlated", "averages_in"]
+
+
+class GaussianAverage(sp.Expr):
+    r"""Unevaluated :math:`\int_{\mathrm{lower}}^{\mathrm{upper}} Dz\, f(z)`.
+
+    Parameters
+    ----------
+    integrand : sympy expression
+        The function :math:`f`; may contain other averages (nesting).
+    var : sympy.Symbol
+        The integration variable (bound: it is not a free symbol of the average).
+    lower, upper : sympy expression, optional
+        Integration limits; default (−∞, ∞). Finite limits give a truncated Gaussian
+        measure (not normalised: divide by :math:`H(\mathrm{lower})` yourself).
+
+    Notes
+    -----
+    The constructor is canonicalising: terms of an ``Add`` are averaged separately and
+    factors independent of ``var`` are pulled out, so an integrand free of ``var``
+    evaluates to ``f * (H(lower) - H(upper))``.
+    """
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, integrand, var, lower=-sp.oo, upper=sp.oo):
+        integrand = sp.sympify(integrand)
+        lower, upper = sp.sympify(lower), sp.sympify(upper)
+        if not isinstance(var, sp.Symbol):
+            raise TypeError(f"GaussianAverage: var must be a sympy Symbol, got {var!r}")
+        mass = H(lower) - H(upper)
+        if isinstance(integrand, sp.Add):
+            return sp.Add(*[cls(t, var, lower, upper) for t in integrand.args])
+        const, dep = integrand.as_independent(var, as_Add=False)
+        if dep == 1:
+            return const * mass
+        base, ex = dep.as_base_exp()
+        if (base == var and ex.is_Integer and ex > 0 and lower is sp.S.NegativeInfinity
+                and upper is sp.S.Infinity):
+            # exact Gaussian moments: E z^k = (k-1)!! for even k, 0 for odd k
+            return const * (sp.factorial2(ex - 1) if ex % 2 == 0 else sp.S.Zero)
+        if const != 1:
+            return const * cls(dep, var, lower, upper)
+        return sp.Expr.__new__(cls, dep, var, lower, upper)
+
+    @property
+    def integrand(self):
+        return self.args[0]
+
+    @property
+    def var(self):
+        return self.args[1]
+
+    @property
+    def lower(self):
+        return self.args[2]
+
+    @property
+    def upper(self):
+        return self.args[3]
+
+    @property
+    def full_line(self) -> bool:
+        return self.lower is sp.S.NegativeInfinity and self.upper is sp.S.Infinity
+
+    @property
+    def free_symbols(self):
+        return ((self.integrand.free_symbols - {self.var})
+                | self.lower.free_symbols | self.upper.free_symbols)
+
+    def _eval_derivative(self, s):
+        f, z, lo, up = self.args
+        out = GaussianAverage(sp.diff(f, s), z, lo, up)
+        if up.is_finite and up.has(s):
+            out += Gauss(up) * f.subs(z, up) * sp.diff(up, s)
+        if lo.is_finite and lo.has(s):
+            out -= Gauss(lo) * f.subs(z, lo) * sp.diff(lo, s)
+        return out
+
+    def _eval_subs(self, old, new):
+        if old == self.var:
+            return self
+        return None
+
+    def integrate_symbolically(self):
+        """Try to integrate with SymPy; return ``self`` when SymPy cannot.
+
+        (Not ``doit``: SymPy's simplifiers call ``doit`` freely, and symbolic
+        integration of a generic integrand is slow.)
+        """
+        f, z, lo, up = self.args
+        dens = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+        res = sp.integrate(f.rewrite(sp.exp) * dens, (z, lo, up))
+        if res.has(sp.Integral):
+            return self
+        return res
+
+    def _latex(self, printer, exp=None):
+        f = printer._print(self.integrand)
+        z = printer._print(self.var)
+        if self.full_line:
+            body = r"\mathbb{E}_{%s}\left[%s\right]" % (z, f)
+        else:
+            body = r"\int_{%s}^{%s} D%s\, \left[%s\right]" % (
+                printer._print(self.lower), printer._print(self.upper), z, f)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        lim = "" if self.full_line else ", %s, %s" % (printer._print(self.lower),
+                                                   printer._print(self.upper))
+        return "E[%s, %s%s]" % (printer._print(self.integrand), printer._print(self.var), lim)
+
+
+def E(integrand, *variables):
+    """Shorthand for nested full-line averages: ``E(f, z, x)`` = E_z E_x f (x inner)."""
+    out = sp.sympify(integrand)
+    for v in reversed(variables):
+        out = GaussianAverage(out, v)
+    return out
+
+
+def averages_in(expr):
+    """All :class:`GaussianAverage` nodes of ``expr`` at the top nesting level."""
+    found = []
+
+    def walk(e):
+        if isinstance(e, GaussianAverage):
+            if e not in found:
+                found.append(e)
+            return
+        for a in e.args:
+            walk(a)
+
+    walk(sp.sympify(expr))
+    return found
+
+
+def _powers_of(term, z):
+    """Split ``term`` into [(c_k, k)] with term = sum c_k z**k, expanding only the
+    factors that are polynomials in z (the rest is kept intact, never deep-expanded)."""
+    out = [(sp.S.One, 0)]
+    for fac in sp.Mul.make_args(term):
+        base, ex = fac.as_base_exp()
+        if base == z and ex.is_Integer and ex > 0:
+            out = [(c, k + int(ex)) for c, k in out]
+        elif fac.has(z) and fac.is_polynomial(z) and not fac.is_Symbol:
+            coeffs = sp.Poly(fac, z).all_coeffs()[::-1]
+            out = [(c * ck, k + j) for c, k in out for j, ck in enumerate(coeffs) if ck != 0]
+        else:
+            out = [(c * fac, k) for c, k in out]
+    return out
+
+
+def _stein(f, z, max_rounds):
+    """Rewrite E_z[f] so that no term carries an explicit polynomial factor of z."""
+    for _ in range(max_rounds):
+        changed = False
+        new_terms = []
+        for t in sp.Add.make_args(f):
+            for c, k in _powers_of(t, z):
+                if k == 0:
+                    new_terms.append(c)
+                else:  # E[z^k c] = E[d/dz (z^(k-1) c)]
+                    new_terms.append(sp.diff(c * z**(k - 1), z))
+                    changed = True
+        f = sp.Add(*new_terms)
+        if not changed:
+            break
+    return f
+
+
+def integrate_by_parts(expr, max_rounds=8):
+    r"""Apply Stein's lemma :math:`\mathbb{E}_z[z f] = \mathbb{E}_z[f']` everywhere.
+
+    Only full-line averages are rewritten (truncated ones would need boundary terms).
+    Inner averages are processed first. The result is mathematically identical.
+    """
+    expr = sp.sympify(expr)
+
+    def rule(avg):
+        f, z, lo, up = avg.args
+        f = integrate_by_parts(f, max_rounds)
+        if avg.full_line:
+            f = _stein(f, z, max_rounds)
+        return GaussianAverage(f, z, lo, up)
+
+    return expr.replace(lambda e: isinstance(e, GaussianAverage), rule)
+
+
+def correlated(integrand, variables, covariance, name="xi"):
+    r"""Average over Gaussian variables with a given covariance matrix.
+
+    ``variables`` (u_1..u_n) are replaced by :math:`u = L\xi` with :math:`LL^T = C`
+    (symbolic Cholesky factor) and :math:`\xi` independent standard Gaussians
+    named ``{name}1..{name}n``; the returned expression is the nested average.
+    """
+    C = sp.Matrix(covariance)
+    n = len(variables)
+    if C.shape != (n, n):
+        raise ValueError(f"covariance must be {n}x{n}, got {C.shape}")
+    L = C.cholesky(hermitian=False)
+    xis = sp.symbols(f"{name}1:{n + 1}", real=True)
+    sub = {v: sum(L[i, j] * xis[j] for j in range(i + 1)) for i, v in enumerate(variables)}
+    return E(sp.sympify(integrand).xreplace(sub), *xis)

@@ -1,0 +1,64 @@
+"""The model catalogue: named free energies ready to compile and solve.
+
+Each entry is a function returning a fresh :class:`~replica.free_energy.FreeEnergy`;
+``get_model(name)`` raises a ``KeyError`` naming the known models.
+"""
+
+from __future__ import annotations
+
+from .ansatz import replica_symmetric
+from .components import BinaryPrior, ErrorCountingChannel, MarginChannel, SphericalPrior
+
+__all__ = ["CATALOGUE", "get_model", "model_names"]
+
+
+def binary_perceptron():
+    """±1 weights, margin κ, replica symmetric (Gardner & Derrida 1988)."""
+    return replica_symmetric(
+        BinaryPrior(), MarginChannel(), "binary-perceptron",
+        "Binary (±1) perceptron storing random patterns with margin kappa, RS "
+        "(Gardner & Derrida 1988). Capacity: zero of the RS entropy (Krauth & Mezard 1989).")
+
+
+def spherical_perceptron():
+    """Spherical weights, margin κ, replica symmetric (Gardner 1988)."""
+    return replica_symmetric(
+        SphericalPrior(), MarginChannel(), "spherical-perceptron",
+        "Spherical perceptron storing random patterns with margin kappa (any sign), RS "
+        "(Gardner 1988). Capacity: q -> 1 limit; RS unstable (AT) near capacity for kappa < 0.")
+
+
+def binary_perceptron_errors():
+    """±1 weights, Gibbs measure of the number of margin violations at inverse temperature β."""
+    return replica_symmetric(
+        BinaryPrior(), ErrorCountingChannel(), "binary-perceptron-errors",
+        "Binary perceptron at inverse temperature beta of the error-counting loss with "
+        "margin kappa, RS (Engel & Van den Broeck 2001, ch. 6).")
+
+
+def spherical_perceptron_errors():
+    """Spherical weights, error-counting loss at inverse temperature β."""
+    return replica_symmetric(
+        SphericalPrior(), ErrorCountingChannel(), "spherical-perceptron-errors",
+        "Spherical perceptron at inverse temperature beta of the error-counting loss "
+        "with margin kappa, RS (Engel & Van den Broeck 2001, ch. 6).")
+
+
+CATALOGUE = {
+    "binary-perceptron": binary_perceptron,
+    "spherical-perceptron": spherical_perceptron,
+    "binary-perceptron-errors": binary_perceptron_errors,
+    "spherical-perceptron-errors": spherical_perceptron_errors,
+}
+
+
+def model_names():
+    return sorted(CATALOGUE)
+
+
+def get_model(name):
+    """A fresh FreeEnergy for catalogue entry ``name``."""
+    try:
+        return CATALOGUE[name]()
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(model_names())}") from None

@@ -1,0 +1,174 @@
+r"""Priors (what the weights are) and channels (what each pattern imposes).
+
+A replica free entropy of a one-layer model separates, in every ansatz, into an
+*entropic* part that only knows the prior and an *energetic* part that only knows the
+channel (Gardner 1988; Engel & Van den Broeck, *Statistical Mechanics of Learning*,
+ch. 6; Zdeborová & Krzakala, Adv. Phys. 65, 453 (2016), sec. 4.2). We describe both
+by their single-site partition functions:
+
+* prior:   :math:`Z_{\mathrm{in}}(B) = \sum_w P(w)\,e^{Bw - \ldots}`, with RS entropic
+  part :math:`\tfrac12 q\hat q + c(\hat q) + \mathbb{E}_z \ln Z_{\mathrm{in}}(\sqrt{\hat q}\,z)`;
+* channel: :math:`Z_{\mathrm{out}}(\omega, V) = \int Dx\, P_{\mathrm{out}}(\omega+\sqrt V x)`,
+  with RS energetic part :math:`\alpha\,\mathbb{E}_z\ln Z_{\mathrm{out}}(\sqrt q z, 1-q)`.
+
+Ansätze (:mod:`replica.ansatz`) combine the two; new priors and channels (committee
+machines, losses at inverse temperature β) subclass :class:`Prior` / :class:`Channel`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .functions import LogCosh2, LogH, H
+from .symbols import Control
+
+__all__ = ["Prior", "BinaryPrior", "SphericalPrior", "Channel", "MarginChannel",
+           "ErrorCountingChannel", "PRIORS", "CHANNELS"]
+
+
+class Prior:
+    """Base class of weight priors.
+
+    Attributes
+    ----------
+    name : str
+    discrete : bool
+        True when the entropy is bounded below by 0 (Ising weights): the capacity is
+        then where the entropy vanishes, not where q → 1.
+    alpha0_entropy : sympy number
+        Entropy per weight of the whole weight space (ln 2 for ±1, 0 for the sphere
+        measured against its own volume).
+    """
+
+    name = "prior"
+    discrete = False
+    alpha0_entropy = sp.S.Zero
+    source = ""
+
+    def log_partition(self, B, qhat):
+        """:math:`\\ln Z_{\\mathrm{in}}(B)` at conjugate ``qhat``."""
+        raise NotImplementedError
+
+    def constant(self, qhat):
+        """Term of the RS entropic part outside the Gaussian average."""
+        raise NotImplementedError
+
+
+class BinaryPrior(Prior):
+    r"""Ising weights :math:`w_i = \pm 1` with equal probability.
+
+    :math:`Z_{\mathrm{in}}(B) = 2\cosh B`; RS entropic part
+    :math:`-\hat q(1-q)/2 + \mathbb{E}_z \ln 2\cosh(\sqrt{\hat q}z)`
+    (Gardner & Derrida, J. Phys. A 21, 271 (1988), eq. (21); Krauth & Mézard,
+    J. Phys. France 50, 3057 (1989), eq. (4)).
+    """
+
+    name = "binary"
+    discrete = True
+    alpha0_entropy = sp.log(2)
+    source = "Gardner & Derrida, J. Phys. A 21, 271 (1988), eq. (21)"
+
+    def log_partition(self, B, qhat):
+        return LogCosh2(B)
+
+    def constant(self, qhat):
+        return -qhat / 2
+
+
+class SphericalPrior(Prior):
+    r"""Spherical weights :math:`|w|^2 = N`, volume measured relative to the sphere.
+
+    With a Lagrange multiplier :math:`\hat\lambda` for the norm,
+    :math:`Z_{\mathrm{in}}(B) = \int \frac{dw}{\sqrt{2\pi e}} e^{-A w^2/2 + Bw}`,
+    :math:`A = \hat\lambda + \hat q`, and :math:`\hat\lambda` is eliminated exactly
+    (its stationarity gives :math:`A^2 = A + \hat q`), leaving
+
+    .. math:: A(\hat q) = \tfrac12\left(1+\sqrt{1+4\hat q}\right),\quad
+              \ln Z_{\mathrm{in}} = -\tfrac12\ln A - \tfrac12 + \frac{B^2}{2A},\quad
+              c(\hat q) = \tfrac12 (A - \hat q).
+
+    Eliminating :math:`\hat q` too gives Gardner's
+    :math:`\tfrac12\ln(1-q) + q/(2(1-q))` (Gardner, J. Phys. A 21, 257 (1988),
+    eq. (20)); the test-suite checks this identity symbolically.
+    """
+
+    name = "spherical"
+    discrete = False
+    alpha0_entropy = sp.S.Zero
+    source = "Gardner, J. Phys. A 21, 257 (1988), eq. (20), in conjugate form"
+
+    @staticmethod
+    def A(qhat):
+        return (1 + sp.sqrt(1 + 4 * qhat)) / 2
+
+    def log_partition(self, B, qhat):
+        A = self.A(qhat)
+        return -sp.log(A) / 2 - sp.S.Half + B**2 / (2 * A)
+
+    def constant(self, qhat):
+        return (self.A(qhat) - qhat) / 2
+
+
+class Channel:
+    """Base class of output channels (the constraint or loss on one pattern).
+
+    ``controls()`` lists the Control symbols the channel needs (besides α).
+    """
+
+    name = "channel"
+    source = ""
+
+    def controls(self) -> tuple:
+        return ()
+
+    def log_partition(self, omega, V):
+        """:math:`\\ln Z_{\\mathrm{out}}(\\omega, V)`."""
+        raise NotImplementedError
+
+
+class MarginChannel(Channel):
+    r"""Stability constraint :math:`y\,w\cdot\xi/\sqrt N \ge \kappa` (any real κ).
+
+    :math:`Z_{\mathrm{out}}(\omega, V) = H\!\left((\kappa-\omega)/\sqrt V\right)`
+    (Gardner, J. Phys. A 21, 257 (1988), eq. (20)).
+    """
+
+    name = "margin"
+    source = "Gardner, J. Phys. A 21, 257 (1988), eq. (20)"
+
+    def __init__(self):
+        self.kappa = Control("kappa", domain=(None, None), latex=r"\kappa",
+                             description="margin (stability threshold), any real value")
+
+    def controls(self):
+        return (self.kappa,)
+
+    def log_partition(self, omega, V):
+        return LogH((self.kappa - omega) / sp.sqrt(V))
+
+
+class ErrorCountingChannel(MarginChannel):
+    r"""Number of margin violations at inverse temperature β (Gibbs measure of the
+    error loss): :math:`Z_{\mathrm{out}} = e^{-\beta} + (1-e^{-\beta})\,H((\kappa-\omega)/\sqrt V)`
+    (Engel & Van den Broeck, *Statistical Mechanics of Learning* (2001), eq. (6.27)).
+    β → ∞ recovers :class:`MarginChannel`.
+    """
+
+    name = "errors"
+    source = "Engel & Van den Broeck, Statistical Mechanics of Learning (2001), eq. (6.27)"
+
+    def __init__(self):
+        super().__init__()
+        self.beta = Control("beta", domain=(0, None), latex=r"\beta",
+                            description="inverse temperature of the error-counting loss")
+
+    def controls(self):
+        return (self.kappa, self.beta)
+
+    def log_partition(self, omega, V):
+        b = self.beta
+        return sp.log(sp.exp(-b) + (1 - sp.exp(-b)) * H((self.kappa - omega) / sp.sqrt(V)))
+
+
+PRIORS = {"binary": BinaryPrior, "spherical": SphericalPrior}
+CHANNELS = {"margin": MarginChannel, "errors": ErrorCountingChannel}
