@@ -46,9 +46,9 @@ def _alpha():
 def replica_symmetric(prior: Prior, channel: Channel, name: str, description: str = "") -> FreeEnergy:
     """Build the RS free entropy of ``prior`` with ``channel`` (see module docstring)."""
     q = OrderParameter("q", domain=(0, 1), latex="q",
-                       description="overlap between two solutions (replicas)")
+                       description="overlap between two solutions (replicas)", initial=0.5)
     qh = Conjugate("qhat", domain=(0, None), latex=r"\hat q", partner="q",
-                   description="conjugate of q")
+                   description="conjugate of q", initial=1.0)
     alpha = _alpha()
     z = GaussVar("z")
     B, om, V = sp.symbols("B omega V", real=True)

@@ -27,13 +27,20 @@ class Parameter(sp.Symbol):
         LaTeX rendering (defaults to SymPy's).
     description : str, optional
         One line shown by ``replica models``.
+    partner : str, optional
+        Name of the conjugate partner.
+    initial : float, optional
+        Default *numerical* starting point for solvers (order parameters and
+        conjugates only; controls never have defaults).
     """
 
     kind = "parameter"
 
-    def __new__(cls, name, *, domain=(None, None), latex=None, description="", partner=None):
+    def __new__(cls, name, *, domain=(None, None), latex=None, description="", partner=None,
+                initial=None):
         obj = sp.Symbol.__xnew__(cls, name, real=True)
         obj.domain = tuple(domain)
+        obj.initial = initial
         obj.latex_name = latex
         obj.description = description
         obj.partner = partner
@@ -41,7 +48,8 @@ class Parameter(sp.Symbol):
 
     def __getnewargs_ex__(self):
         return ((self.name,), {"domain": self.domain, "latex": self.latex_name,
-                               "description": self.description, "partner": self.partner})
+                               "description": self.description, "partner": self.partner,
+                               "initial": self.initial})
 
     def _latex(self, printer, exp=None):
         s = self.latex_name or sp.latex(sp.Symbol(self.name))

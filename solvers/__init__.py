@@ -1,0 +1,1 @@
+"""Numerical layer: compilation, saddle-point solvers, derived quantities."""

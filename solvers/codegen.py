@@ -1,0 +1,489 @@
+r"""The one module that turns SymPy into numbers.
+
+``compile_model(free_energy)`` returns a :class:`CompiledModel` whose bundles
+(value, gradient, jacobian = gradient + Hessian, observables, fixed point) are built
+lazily, on first request, and cached in memory and on disk.
+
+How a bundle is compiled
+------------------------
+A list of expressions is turned into a tree of *levels*. A level is one flat Python
+function (generated source, common subexpressions eliminated, printed with NumPy /
+SciPy or mpmath calls) of the variables in scope and of placeholders standing for the
+Gaussian averages at that level. Averages are grouped by measure (variable and limits)
+and each group owns a child level that returns all of its integrands at once, so
+integrands share subexpressions and one quadrature grid. Nesting maps to new trailing
+array axes: batch axes first, then one axis per enclosing average.
+
+Quadrature (NumPy back end)
+---------------------------
+* full-line averages of smooth integrands: Gauss–Hermite, ``HERMITE_NODES`` nodes;
+* averages with kinks (zeros of *linear* arguments of ln H, G/H, H, ln 2cosh, tanh,
+  |·|, θ — the margin step and its smoothed versions) or finite limits: the interval
+  [max(lower, −L), min(upper, L)] (L = ``QUAD_CUTOFF``) is split at every kink and
+  each piece gets ``LEGENDRE_NODES`` Gauss–Legendre nodes, with the Gaussian density
+  in the weights. Kink positions depend on parameters and on outer variables, so the
+  nodes are computed per batch element.
+
+The mpmath back end evaluates the same tree at ``MPMATH_DPS`` digits with
+``mpmath.quad`` split at the same kinks (independent of our rules: used in tests).
+
+Compiled artefacts are plain source strings, so a :class:`CompiledModel` pickles
+(process pools) and the disk cache makes a cold CLI call skip SymPy differentiation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pathlib
+import threading
+
+import mpmath
+import numpy as np
+import scipy.special
+import sympy as sp
+from sympy.printing.numpy import SciPyPrinter
+from sympy.printing.pycode import MpmathPrinter
+
+from replica.averages import GaussianAverage
+from replica.free_energy import FixedPointUnavailable, FreeEnergy
+from replica.functions import GH, Gauss, H, LogCosh2, LogH
+
+from . import constants as C
+from . import special
+
+__all__ = ["compile_model", "CompiledModel", "cache_dir", "clear_memory_cache", "BUNDLES"]
+
+#: Bundle name -> what it contains (see CompiledModel.evaluate).
+BUNDLES = ("value", "gradient", "jacobian", "observables", "fixed_point")
+
+_KINK_FUNCS = (LogH, GH, H, LogCosh2, sp.tanh, sp.Abs, sp.Heaviside)
+_MEMORY = {}
+_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------- printing
+class _NumpyPrinter(SciPyPrinter):
+    def _print_LogH(self, e):
+        return "_rt.log_h(%s)" % self._print(e.args[0])
+
+    def _print_H(self, e):
+        return "_rt.h(%s)" % self._print(e.args[0])
+
+    def _print_GH(self, e):
+        return "_rt.gh(%s)" % self._print(e.args[0])
+
+    def _print_Gauss(self, e):
+        return "_rt.gauss(%s)" % self._print(e.args[0])
+
+    def _print_LogCosh2(self, e):
+        return "_rt.logcosh2(%s)" % self._print(e.args[0])
+
+    def _print_Heaviside(self, e):
+        return "numpy.heaviside(%s, 0.5)" % self._print(e.args[0])
+
+
+class _MpPrinter(MpmathPrinter):
+    def _print_LogH(self, e):
+        return "_mp.log_h(%s)" % self._print(e.args[0])
+
+    def _print_H(self, e):
+        return "_mp.h(%s)" % self._print(e.args[0])
+
+    def _print_GH(self, e):
+        return "_mp.gh(%s)" % self._print(e.args[0])
+
+    def _print_Gauss(self, e):
+        return "_mp.gauss(%s)" % self._print(e.args[0])
+
+    def _print_LogCosh2(self, e):
+        return "_mp.logcosh2(%s)" % self._print(e.args[0])
+
+    def _print_Heaviside(self, e):
+        return "(mpmath.mpf(1) if (%s) > 0 else mpmath.mpf(0))" % self._print(e.args[0])
+
+
+def _function_source(exprs, argsyms, printer):
+    """Source of ``def f(*args): ... return (e0, e1, ...)`` with CSE."""
+    reps, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_c"), optimizations=None)
+    lines = ["def f(%s):" % ", ".join(str(a) for a in argsyms)]
+    for s, e in reps:
+        lines.append("    %s = %s" % (s, printer.doprint(e)))
+    body = ", ".join(printer.doprint(e) for e in reduced)
+    lines.append("    return (%s,)" % body if reduced else "    return ()")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- tree build
+def _top_averages(expr, acc):
+    if isinstance(expr, GaussianAverage):
+        if expr not in acc:
+            acc.append(expr)
+        return
+    for a in expr.args:
+        _top_averages(a, acc)
+
+
+def _kinks(expr, var, acc):
+    """Zeros (in var) of linear arguments of kink functions, not inside inner averages."""
+    if isinstance(expr, GaussianAverage):
+        return
+    if isinstance(expr, _KINK_FUNCS):
+        arg = expr.args[0]
+        if arg.has(var):
+            slope = sp.diff(arg, var)
+            if not slope.has(var):
+                root = sp.cancel(-arg.subs(var, 0) / slope) if slope != 0 else None
+                if root is not None and root not in acc:
+                    acc.append(root)
+    for a in expr.args:
+        _kinks(a, var, acc)
+
+
+def _build(exprs, scope, kind):
+    """Symbolic tree -> JSON-able spec for one level. ``scope``: symbols in scope."""
+    exprs = [sp.sympify(e) for e in exprs]
+    avgs = []
+    for e in exprs:
+        _top_averages(e, avgs)
+    groups = {}
+    for a in avgs:
+        groups.setdefault((a.var, a.lower, a.upper), []).append(a)
+    placeholders = {}
+    group_specs = []
+    k = 0
+    for (var, lo, up), members in groups.items():
+        kinks = []
+        for m in members:
+            _kinks(m.integrand, var, kinks)
+        finite = [b for b in (lo, up) if b.is_finite]
+        ruled = "hermite" if (not kinks and not finite) else "legendre"
+        bounds_exprs = [lo if lo.is_finite else sp.S.Zero, up if up.is_finite else sp.S.Zero] + kinks
+        ph = []
+        for m in members:
+            s = sp.Symbol("_a%d" % k, real=True)
+            k += 1
+            placeholders[m] = s
+            ph.append(s)
+        group_specs.append({
+            "rule": ruled,
+            "lower_finite": bool(lo.is_finite),
+            "upper_finite": bool(up.is_finite),
+            "n_kinks": len(kinks),
+            "bounds": _build(bounds_exprs, scope, kind) if ruled == "legendre" else None,
+            "inner": _build([m.integrand for m in members], scope + [var], kind),
+            "n_out": len(members),
+        })
+    reduced = [e.xreplace(placeholders) for e in exprs]
+    # rename symbols to safe identifiers x0.. (scope) and a0.. (placeholders)
+    ren = {s: sp.Symbol("x%d" % i, real=True) for i, s in enumerate(scope)}
+    phs = list(placeholders.values())
+    ren.update({s: sp.Symbol("a%d" % i, real=True) for i, s in enumerate(phs)})
+    reduced = [e.xreplace(ren) for e in reduced]
+    argsyms = [ren[s] for s in scope] + [ren[s] for s in phs]
+    leftover = set().union(*[e.free_symbols for e in reduced]) - set(argsyms) if reduced else set()
+    if leftover:
+        raise ValueError(f"expression has symbols not in scope: {sorted(map(str, leftover))}")
+    printer = _NumpyPrinter() if kind == "numpy" else _MpPrinter()
+    return {"source": _function_source(reduced, argsyms, printer), "groups": group_specs,
+            "n_scope": len(scope)}
+
+
+# --------------------------------------------------------------------------- runtime
+_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special}
+_NS_MP = {"mpmath": mpmath, "_mp": special.MP}
+
+
+def _load(spec, kind):
+    ns = dict(_NS_NUMPY if kind == "numpy" else _NS_MP)
+    exec(compile(spec["source"], "<replica-generated>", "exec"), ns)  # noqa: S102
+    spec = dict(spec)
+    spec["func"] = ns["f"]
+    spec["groups"] = [dict(g, inner=_load(g["inner"], kind),
+                           bounds=_load(g["bounds"], kind) if g["bounds"] else None)
+                      for g in spec["groups"]]
+    return spec
+
+
+def _rules(n_hermite, n_legendre):
+    t, w = np.polynomial.hermite_e.hermegauss(n_hermite)
+    herm = (t, w / w.sum())
+    leg = np.polynomial.legendre.leggauss(n_legendre)
+    return herm, leg
+
+
+def _expand(a):
+    """Add the trailing axis of a new average (0-d constants broadcast as they are)."""
+    a = np.asarray(a, dtype=float)
+    return a[..., None] if a.ndim else a
+
+
+def _full_rank(x, rank):
+    return x.reshape((1,) * (rank - x.ndim) + x.shape) if x.ndim < rank else x
+
+
+def _eval_numpy(level, env, rules, rank):
+    """Evaluate a level. Every array in ``env`` is 0-d or has exactly ``rank`` axes
+    (batch axes, then one axis per enclosing average)."""
+    avgs = []
+    for g in level["groups"]:
+        if g["rule"] == "hermite":
+            t, w = rules[0]
+            x = _full_rank(t, rank + 1)
+            wts = w
+        else:
+            b = [np.asarray(v, dtype=float) for v in g["bounds"]["func"](*env)]
+            L = C.QUAD_CUTOFF
+            lo = np.clip(b[0], -L, L) if g["lower_finite"] else np.float64(-L)
+            hi = np.clip(b[1], -L, L) if g["upper_finite"] else np.float64(L)
+            hi = np.maximum(hi, lo)
+            kinks = [np.clip(k, lo, hi) for k in b[2:]]
+            edges = np.stack(np.broadcast_arrays(lo, *sorted_kinks(kinks), hi), axis=-1)
+            t, w = rules[1]
+            a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
+            half = 0.5 * (b_ - a_)
+            x = a_ + half * (t + 1.0)
+            wts = half * w * special.gauss(x)
+            x = _full_rank(x.reshape(x.shape[:-2] + (-1,)), rank + 1)
+            wts = wts.reshape(x.shape)
+        inner_env = [_expand(a) for a in env] + [x]
+        vals = _eval_numpy(g["inner"], inner_env, rules, rank + 1)
+        avgs.extend(np.sum(np.asarray(v, dtype=float) * wts, axis=-1) for v in vals)
+    return level["func"](*env, *avgs)
+
+
+def sorted_kinks(kinks):
+    """Sort kink positions elementwise (they are arrays over the batch)."""
+    if len(kinks) <= 1:
+        return list(kinks)
+    arr = np.sort(np.stack(np.broadcast_arrays(*kinks), axis=-1), axis=-1)
+    return [arr[..., i] for i in range(arr.shape[-1])]
+
+
+def _eval_mp(level, env):
+    avgs = []
+    for g in level["groups"]:
+        if g["rule"] == "hermite":
+            pts = [-mpmath.inf, 0, mpmath.inf]
+        else:
+            b = g["bounds"]["func"](*env)
+            lo = b[0] if g["lower_finite"] else -mpmath.inf
+            hi = b[1] if g["upper_finite"] else mpmath.inf
+            ks = sorted(k for k in b[2:] if lo < k < hi)
+            pts = [lo] + ks + [hi]
+        if not pts[0] < pts[-1]:
+            avgs.extend([mpmath.mpf(0)] * g["n_out"])
+            continue
+        cache = {}
+
+        def inner(x, g=g, cache=cache):
+            if x not in cache:
+                cache[x] = _eval_mp(g["inner"], env + [x])
+            return cache[x]
+
+        for i in range(g["n_out"]):
+            avgs.append(mpmath.quad(lambda x, i=i: inner(x)[i] * special.MP.gauss(x), pts))
+    return level["func"](*env, *avgs)
+
+
+# --------------------------------------------------------------------------- model
+def _version_salt():
+    here = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    files = sorted((here.parent / "replica").glob("*.py")) + [here / "codegen.py", here / "special.py"]
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+_SALT = None
+
+
+def cache_dir() -> pathlib.Path:
+    """Disk cache of generated code: ``$REPLICA_CACHE_DIR`` or ``~/.cache/replica-toolkit``."""
+    d = os.environ.get("REPLICA_CACHE_DIR")
+    return pathlib.Path(d) if d else pathlib.Path.home() / ".cache" / "replica-toolkit"
+
+
+def clear_memory_cache():
+    _MEMORY.clear()
+
+
+class CompiledModel:
+    """Numerical callables of a :class:`~replica.free_energy.FreeEnergy`.
+
+    Packed convention: ``x`` has shape ``batch + (n_variables,)`` in the order of
+    ``variables`` (order parameters, then conjugates); ``controls`` maps each control
+    name to a float or an array broadcastable to ``batch``.
+
+    Attributes
+    ----------
+    name, variables, controls, observables : names (tuples of str)
+    has_fixed_point : bool
+    """
+
+    def __init__(self, fe: FreeEnergy, backend="numpy"):
+        if backend not in ("numpy", "mpmath"):
+            raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'mpmath'")
+        self.free_energy = fe
+        self.backend = backend
+        self.name = fe.name
+        self.variables = tuple(s.name for s in fe.variables)
+        self.controls = tuple(s.name for s in fe.controls)
+        self.observables = tuple(o.name for o in fe.observables)
+        self.stable_if = {o.name: o.stable_if for o in fe.observables}
+        self.domains = {s.name: s.domain for s in fe.variables + fe.controls}
+        self.fingerprint = fe.fingerprint()
+        self._specs = {}
+        self._loaded = {}
+        try:
+            fe.fixed_point_form()
+            self.has_fixed_point = True
+        except FixedPointUnavailable:
+            self.has_fixed_point = False
+
+    # -- pickling: keep sources, drop executables -------------------------------
+    def __getstate__(self):
+        for b in BUNDLES:
+            if b != "fixed_point" or self.has_fixed_point:
+                self._spec(b)
+        st = dict(self.__dict__)
+        st["_loaded"] = {}
+        return st
+
+    def __setstate__(self, st):
+        self.__dict__.update(st)
+
+    # -- building ----------------------------------------------------------------
+    def _bundle_exprs(self, bundle):
+        fe = self.free_energy
+        if bundle == "value":
+            return [fe.expr]
+        if bundle == "gradient":
+            return list(fe.gradient())
+        if bundle == "jacobian":
+            n = len(fe.variables)
+            hess = fe.hessian()
+            return list(fe.gradient()) + [hess[i][j] for i in range(n) for j in range(i, n)]
+        if bundle == "observables":
+            return [o.expr for o in fe.observables]
+        if bundle == "fixed_point":
+            fp = fe.fixed_point_form()
+            return [fp[v] for v in fe.variables]
+        raise ValueError(f"unknown bundle {bundle!r}; known: {BUNDLES}")
+
+    def _spec(self, bundle):
+        if bundle in self._specs:
+            return self._specs[bundle]
+        global _SALT
+        if _SALT is None:
+            _SALT = _version_salt()
+        key = f"{self.fingerprint}-{_SALT}-{self.backend}-{bundle}"
+        path = cache_dir() / f"{key}.json"
+        spec = None
+        if path.exists():
+            try:
+                spec = json.loads(path.read_text())
+            except (OSError, ValueError):
+                spec = None
+        if spec is None:
+            scope = list(self.free_energy.variables) + list(self.free_energy.controls)
+            spec = _build(self._bundle_exprs(bundle), scope, self.backend)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_text(json.dumps(spec))
+                os.replace(tmp, path)
+            except OSError:
+                pass  # a read-only home is not an error: we just do not cache
+        self._specs[bundle] = spec
+        return spec
+
+    def _level(self, bundle):
+        if bundle not in self._loaded:
+            self._loaded[bundle] = _load(self._spec(bundle), self.backend)
+        return self._loaded[bundle]
+
+    def prepare(self, bundles=("value", "jacobian", "observables")):
+        """Compile the given bundles now (otherwise done on first use)."""
+        for b in bundles:
+            self._level(b)
+        return self
+
+    # -- evaluation --------------------------------------------------------------
+    def _env(self, x, controls):
+        missing = [c for c in self.controls if c not in controls]
+        if missing:
+            raise KeyError(f"missing control parameter(s) {missing} for {self.name}")
+        if self.backend == "mpmath":
+            xs = [mpmath.mpf(v) for v in x]
+            return xs + [mpmath.mpf(controls[c]) for c in self.controls]
+        x = np.asarray(x, dtype=float)
+        if x.shape[-1] != len(self.variables):
+            raise ValueError(f"x must end with {len(self.variables)} entries {self.variables}")
+        cvals = [np.asarray(controls[c], dtype=float) for c in self.controls]
+        parts = np.broadcast_arrays(*[x[..., i] for i in range(x.shape[-1])], *cvals)
+        return [np.asarray(p, dtype=float) for p in parts]
+
+    def evaluate(self, bundle, x, controls, nodes=None):
+        """Evaluate a bundle; returns a tuple of arrays of the batch shape.
+
+        ``nodes`` = (hermite, legendre) node counts to override the defaults (used
+        for the quadrature error estimate).
+        """
+        env = self._env(x, controls)
+        level = self._level(bundle)
+        if self.backend == "mpmath":
+            with mpmath.workdps(C.MPMATH_DPS):
+                return tuple(_eval_mp(level, env))
+        nh, nl = nodes or (C.HERMITE_NODES, C.LEGENDRE_NODES)
+        shape = env[0].shape if env else ()
+        with np.errstate(all="ignore"):
+            out = _eval_numpy(level, env, _rules(nh, nl), len(shape))
+        return tuple(np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out)
+
+    def value(self, x, controls, **kw):
+        return self.evaluate("value", x, controls, **kw)[0]
+
+    def gradient(self, x, controls, **kw):
+        return np.stack(self.evaluate("gradient", x, controls, **kw), axis=-1)
+
+    def jacobian(self, x, controls, **kw):
+        """(gradient, Hessian) with shapes batch+(n,) and batch+(n, n)."""
+        out = self.evaluate("jacobian", x, controls, **kw)
+        n = len(self.variables)
+        g = np.stack(out[:n], axis=-1)
+        hess = np.empty(g.shape + (n,))
+        k = n
+        for i in range(n):
+            for j in range(i, n):
+                hess[..., i, j] = hess[..., j, i] = out[k]
+                k += 1
+        return g, hess
+
+    def observables_at(self, x, controls, **kw):
+        if not self.observables:
+            return {}
+        return dict(zip(self.observables, self.evaluate("observables", x, controls, **kw)))
+
+    def fixed_point_map(self, x, controls, **kw):
+        if not self.has_fixed_point:
+            raise FixedPointUnavailable(f"{self.name} has no fixed-point form")
+        return np.stack(self.evaluate("fixed_point", x, controls, **kw), axis=-1)
+
+
+def compile_model(fe, backend="numpy") -> CompiledModel:
+    """Compile a FreeEnergy (or catalogue name) once; cached per process by content."""
+    if isinstance(fe, str):
+        from replica.catalogue import get_model
+        fe = get_model(fe)
+    if isinstance(fe, CompiledModel):
+        return fe
+    if not isinstance(fe, FreeEnergy):
+        raise TypeError(f"expected a FreeEnergy or a model name, got {type(fe).__name__}")
+    key = (fe.fingerprint(), backend)
+    with _LOCK:
+        if key not in _MEMORY:
+            _MEMORY[key] = CompiledModel(fe, backend)
+        return _MEMORY[key]
