@@ -18,7 +18,25 @@ import sympy as sp
 from .averages import GaussianAverage, integrate_by_parts
 from .symbols import Parameter
 
-__all__ = ["Term", "Observable", "FreeEnergy", "FixedPointUnavailable"]
+__all__ = ["Term", "Observable", "FreeEnergy", "FixedPointUnavailable", "tidy"]
+
+
+def tidy(expr):
+    """Simplify the coefficients of the Gaussian averages of ``expr`` (not the averages).
+
+    The averages are frozen as symbols, the result is simplified as a rational
+    function of them, and they are put back: cheap, and it turns e.g.
+    ``1/(-2q√(1-q) + 2√(1-q))`` into ``1/(2(1-q)^{3/2})``.
+    """
+    expr = sp.sympify(expr)
+    avgs = list(expr.atoms(GaussianAverage))
+    if not avgs:
+        return sp.simplify(expr)
+    frozen = {a: sp.Dummy("A%d" % i) for i, a in enumerate(avgs)}
+    e = sp.expand(expr.xreplace(frozen))
+    e = sp.collect(e, list(frozen.values()), evaluate=False)
+    out = sp.Add(*[sp.simplify(c) * k for k, c in e.items()])
+    return out.xreplace({v: k for k, v in frozen.items()})
 
 
 class FixedPointUnavailable(ValueError):
@@ -232,7 +250,7 @@ class FreeEnergy:
                 raise FixedPointUnavailable(f"{self.name}: singular coupling matrix")
             sol = A.LUsolve(b)
             for v, s in zip(solve_for, sol):
-                out[v] = s if s.has(GaussianAverage) else sp.simplify(s)
+                out[v] = tidy(s)
         return out
 
     # -- presentation ------------------------------------------------------------

@@ -53,7 +53,7 @@ from replica.functions import GH, Gauss, H, LogCosh2, LogH
 from . import constants as C
 from . import special
 
-__all__ = ["compile_model", "CompiledModel", "cache_dir", "clear_memory_cache", "BUNDLES"]
+__all__ = ["compile_model", "compile_expression", "CompiledModel", "cache_dir", "clear_memory_cache", "BUNDLES"]
 
 #: Bundle name -> what it contains (see CompiledModel.evaluate).
 BUNDLES = ("value", "gradient", "jacobian", "observables", "fixed_point")
@@ -126,17 +126,17 @@ def _top_averages(expr, acc):
 
 
 def _kinks(expr, var, acc):
-    """Zeros (in var) of linear arguments of kink functions, not inside inner averages."""
+    """(zero, |slope|) of linear-in-var arguments of kink functions, outside inner averages."""
     if isinstance(expr, GaussianAverage):
         return
     if isinstance(expr, _KINK_FUNCS):
         arg = expr.args[0]
         if arg.has(var):
             slope = sp.diff(arg, var)
-            if not slope.has(var):
-                root = sp.cancel(-arg.subs(var, 0) / slope) if slope != 0 else None
-                if root is not None and root not in acc:
-                    acc.append(root)
+            if not slope.has(var) and slope != 0:
+                root = sp.cancel(-arg.subs(var, 0) / slope)
+                if all(root != r for r, _ in acc):
+                    acc.append((root, sp.Abs(slope)))
     for a in expr.args:
         _kinks(a, var, acc)
 
@@ -159,7 +159,8 @@ def _build(exprs, scope, kind):
             _kinks(m.integrand, var, kinks)
         finite = [b for b in (lo, up) if b.is_finite]
         ruled = "hermite" if (not kinks and not finite) else "legendre"
-        bounds_exprs = [lo if lo.is_finite else sp.S.Zero, up if up.is_finite else sp.S.Zero] + kinks
+        bounds_exprs = ([lo if lo.is_finite else sp.S.Zero, up if up.is_finite else sp.S.Zero]
+                        + [r for r, _ in kinks] + [sl for _, sl in kinks])
         ph = []
         for m in members:
             s = sp.Symbol("_a%d" % k, real=True)
@@ -238,7 +239,25 @@ def _eval_numpy(level, env, rules, rank):
             lo = np.clip(b[0], -L, L) if g["lower_finite"] else np.float64(-L)
             hi = np.clip(b[1], -L, L) if g["upper_finite"] else np.float64(L)
             hi = np.maximum(hi, lo)
-            kinks = [np.clip(k, lo, hi) for k in b[2:]]
+            nk = g["n_kinks"]
+            roots, slopes = b[2:2 + nk], b[2 + nk:]
+            kinks = list(roots)
+            for r, sl in zip(roots, slopes):
+                # a sharp near-kink (transition width W/s below SHARP_WIDTH): grade the
+                # mesh geometrically around it, r ± (W/s)·G^k, so that every piece is
+                # a bounded multiple of its distance to the kink (exponential
+                # convergence of Gauss–Legendre, as for hp-refinement at a corner)
+                smax = float(np.max(sl))
+                w0 = C.SHARP_TRANSITION / max(smax, 1e-300)
+                if w0 < C.SHARP_WIDTH:
+                    levels = min(int(np.ceil(np.log(C.SHARP_WIDTH / w0) / np.log(C.GRADING))),
+                                 C.GRADING_MAX_LEVELS)
+                    with np.errstate(divide="ignore"):
+                        w = np.minimum(C.SHARP_TRANSITION / sl, C.SHARP_WIDTH)
+                    for j in range(levels + 1):
+                        wj = np.minimum(w * C.GRADING**j, C.SHARP_WIDTH)
+                        kinks += [r - wj, r + wj]
+            kinks = [np.clip(k, lo, hi) for k in kinks]
             edges = np.stack(np.broadcast_arrays(lo, *sorted_kinks(kinks), hi), axis=-1)
             t, w = rules[1]
             a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
@@ -487,3 +506,18 @@ def compile_model(fe, backend="numpy") -> CompiledModel:
         if key not in _MEMORY:
             _MEMORY[key] = CompiledModel(fe, backend)
         return _MEMORY[key]
+
+
+def compile_expression(expr, symbols):
+    """Compile a plain SymPy expression (no averages needed, but allowed) of ``symbols``
+    into ``f(*arrays) -> array`` with the NumPy back end of this module."""
+    spec = _load(_build([sp.sympify(expr)], list(symbols), "numpy"), "numpy")
+    rules = _rules(C.HERMITE_NODES, C.LEGENDRE_NODES)
+
+    def f(*values):
+        env = [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
+        with np.errstate(all="ignore"):
+            out = _eval_numpy(spec, env, rules, env[0].ndim if env else 0)[0]
+        return np.broadcast_to(np.asarray(out, dtype=float), env[0].shape if env else ())
+
+    return f

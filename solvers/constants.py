@@ -44,3 +44,26 @@ MPMATH_DPS = 30
 #: The quadrature error estimate (difference with doubled nodes) above which a result
 #: is flagged ``quadrature_inaccurate`` instead of ``converged``.
 QUADRATURE_ALARM = 1e-7
+
+#: A kink whose argument has slope s (transition width 1/s in the variable) is
+#: "sharp" when SHARP_TRANSITION/s < SHARP_WIDTH. The mesh is then graded around it:
+#: breakpoints at r ± (SHARP_TRANSITION/s)·GRADING^k up to SHARP_WIDTH. Beyond 10
+#: units of the argument ln H, G/H, tanh and ln 2cosh are smooth asymptotes plus
+#: 1/u corrections, whose pole at the kink is what the grading resolves. Needed as
+#: q → 1 (slope √q/√(1-q)); tests check 1e-10 (relative) against mpmath at 1-q = 1e-6.
+SHARP_TRANSITION = 10.0
+SHARP_WIDTH = 1.0
+GRADING = 4.0
+GRADING_MAX_LEVELS = 12
+
+#: Entropy-zero capacity search: first load, relative step, and the largest load
+#: tried. Binary perceptrons with κ ≤ 3 have α_c > 0.005 (RS entropy zero), so 1e-3
+#: starts below every capacity of interest; a larger α_c than 50 means κ ≪ -3.
+CAPACITY_ALPHA_START = 1e-3
+CAPACITY_ALPHA_STEP = 0.25
+CAPACITY_ALPHA_MAX = 50.0
+
+#: Replicon values above -AT_MARGINAL count as (marginally) RS-stable at the
+#: q -> 1 capacity: the extrapolation of the replicon to q = 1 has an error of about
+#: 1e-4 (it converges like sqrt(1-q)); at kappa = 0 the exact limit is 0.
+AT_MARGINAL = 5e-4

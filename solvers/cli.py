@@ -1,0 +1,166 @@
+"""Command line interface ``replica``.
+
+Commands (``--json`` prints one JSON object on stdout)::
+
+    replica models [--json]
+    replica solve MODEL --set alpha=0.6 --set kappa=0 [--method auto] [--tol T] [--x0 q=0.3] [--json]
+    replica capacity MODEL --set kappa=0.5 [--json]
+    replica equations MODEL [--ansatz rs]
+
+Bad input (unknown model or parameter, missing parameter, NaN, out-of-domain value)
+prints one line ``replica: error: ...`` naming the parameter and exits with code 2.
+Exit code 1 means the computation ran but did not converge (the status says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        sys.stderr.write(f"replica: error: {message}\n")
+        raise SystemExit(2)
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parse_sets(items, what="--set"):
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"{what} expects NAME=VALUE, got {item!r}")
+        name, val = item.split("=", 1)
+        name = name.strip()
+        try:
+            v = float(val)
+        except ValueError:
+            raise UsageError(f"parameter {name} must be a number, got {val!r}") from None
+        if not math.isfinite(v):
+            raise UsageError(f"parameter {name} must be finite, got {val!r}")
+        if name in out:
+            raise UsageError(f"parameter {name} set twice")
+        out[name] = v
+    return out
+
+
+def _model(name):
+    from replica.catalogue import CATALOGUE, get_model
+    if name not in CATALOGUE:
+        raise UsageError(f"unknown model {name!r}; known models: {', '.join(sorted(CATALOGUE))}")
+    return get_model(name)
+
+
+def _fmt(v):
+    return "nan" if v is None else (f"{v:.12g}" if isinstance(v, float) else str(v))
+
+
+def cmd_models(args):
+    from replica.catalogue import CATALOGUE, get_model
+    infos = [get_model(n).describe() for n in sorted(CATALOGUE)]
+    if args.json:
+        print(json.dumps({"models": infos}, indent=2))
+        return 0
+    for d in infos:
+        print(d["name"])
+        print("    " + d["description"])
+        print("    controls: " + ", ".join(c["name"] for c in d["controls"]))
+        print("    order parameters: " + ", ".join(
+            c["name"] for c in d["order_parameters"] + d["conjugates"]))
+    return 0
+
+
+def cmd_solve(args):
+    fe = _model(args.model)
+    controls = _parse_sets(args.set)
+    x0 = _parse_sets(args.x0, "--x0") or None
+    from solvers.saddle import solve_saddle
+    r = solve_saddle(fe, controls, x0=x0, method=args.method, tol=args.tol)
+    d = r.to_dict()
+    if args.json:
+        print(json.dumps(d, indent=2))
+    else:
+        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        print(f"  status        {r.status}: {r.message}")
+        for k, v in r.variables.items():
+            print(f"  {k:<13} {_fmt(v)}")
+        print(f"  free entropy  {_fmt(r.free_entropy)}")
+        print(f"  residual      {r.residual:.2e}   iterations {r.iterations}   method {r.method}")
+        st = r.stability
+        if st["indicator"]:
+            print(f"  {st['indicator']:<13} {_fmt(st['value'])}  (RS {'stable' if st['stable'] else 'UNSTABLE'})")
+    return 0 if r.success else 1
+
+
+def cmd_capacity(args):
+    fe = _model(args.model)
+    controls = _parse_sets(args.set)
+    from solvers.capacity import capacity
+    r = capacity(fe, controls)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+    else:
+        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        print(f"  alpha_c       {_fmt(r.alpha_c)}   ({r.criterion})")
+        print(f"  status        {r.status}: {r.message}")
+        if r.rs_stable is not None:
+            print(f"  RS stability  {'stable' if r.rs_stable else 'UNSTABLE (AT)'}  replicon {_fmt(r.replicon)}")
+        if r.criterion == "entropy_zero" and r.alpha_rs_q_to_1 is not None:
+            print(f"  RS q->1 value {_fmt(r.alpha_rs_q_to_1)}  (not the capacity: RS bound only)")
+    return 0 if r.success else 1
+
+
+def cmd_equations(args):
+    fe = _model(args.model)
+    if args.ansatz != "rs":
+        raise UsageError(f"unknown ansatz {args.ansatz!r} for {args.model}; available: rs")
+    print(fe.latex())
+    return 0
+
+
+def build_parser():
+    p = _Parser(prog="replica", description="Replica calculations for perceptrons: "
+                "solve saddle points, capacities, print equations.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    m = sub.add_parser("models", help="list the model catalogue")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
+    s = sub.add_parser("solve", help="solve the saddle-point equations")
+    s.add_argument("model")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE", help="control parameter")
+    s.add_argument("--x0", action="append", metavar="NAME=VALUE", help="starting point")
+    s.add_argument("--method", default="auto", choices=["auto", "fixed-point", "newton", "hybr"])
+    s.add_argument("--tol", type=float, default=None)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_solve)
+    c = sub.add_parser("capacity", help="RS storage capacity alpha_c")
+    c.add_argument("model")
+    c.add_argument("--set", action="append", metavar="NAME=VALUE")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_capacity)
+    e = sub.add_parser("equations", help="print the free entropy and saddle equations as LaTeX")
+    e.add_argument("model")
+    e.add_argument("--ansatz", default="rs")
+    e.set_defaults(func=cmd_equations)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    from solvers.errors import ParameterError
+    try:
+        return args.func(args)
+    except (UsageError, ParameterError) as exc:
+        sys.stderr.write(f"replica: error: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
