@@ -31,7 +31,7 @@ from replica.asymptotics import q_to_one_capacity
 from . import constants as C
 from .codegen import CompiledModel, compile_expression, compile_model
 from .errors import ConvergenceError, ParameterError
-from .saddle import SaddleResult, _jsonable, solve_saddle, validate_controls
+from .saddle import SaddleResult, _initial_point, _jsonable, solve_saddle, validate_controls
 
 __all__ = ["CapacityResult", "capacity", "rs_q_to_one_capacity"]
 
@@ -194,9 +194,95 @@ def _q_to_one(m, controls, load, a_q1, t0):
         seconds=time.perf_counter() - t0, **common)
 
 
+def _inner_solve(m, c, x):
+    """Lean saddle solve at controls ``c`` from ``x`` (no diagnostics): Newton, and
+    if Newton is lost, the damped fixed point (robust basin) handing over to Newton."""
+    from .saddle import _Counter, _fixed_point, _newton
+    cnt = _Counter(m, c)
+    x = np.asarray(x, float)
+    xn, _, status, _ = _newton(cnt, x, C.SOLVER_TOL, C.NEWTON_MAXITER, max_backtracks=8)
+    if status == "converged":
+        return xn
+    if m.has_fixed_point:
+        x1, _, st, _ = _fixed_point(cnt, x, C.AUTO_HANDOVER_RESIDUAL, C.FIXED_POINT_DAMPING, 500)
+        if st == "converged":
+            xn, _, status, _ = _newton(cnt, x1, C.SOLVER_TOL, C.NEWTON_MAXITER)
+            if status == "converged":
+                return xn
+    return None
+
+
+def _newton_in_load(m, controls, load, x, a, a_max, tol):
+    """Root of Φ(α) on the RS branch: safeguarded Newton in α.
+
+    By the envelope theorem dΦ/dα = ∂Φ/∂α = (Φ(x;α) - Φ(x;0))/α at the saddle (Φ is
+    affine in α), and dx/dα = -H⁻¹ ∂_α∇Φ gives a predictor for the next saddle.
+    Φ(α) is concave and decreasing on the branch, so Newton converges monotonically
+    once past the root; steps are kept inside the bracket [Φ > 0, Φ < 0 or a_max]
+    (bisection otherwise). Returns (α, x) or None.
+    """
+    lo, hi = a, a_max
+    cap = 0.25 * (a_max - a)  # trust region on the α step, adapted as we go
+    for _ in range(80):
+        c, c0 = {**controls, load: a}, {**controls, load: 0.0}
+        v, g, h = m.value_and_derivatives(x, c)
+        v, v0 = float(v), float(m.value(x, c0))
+        dv = (v - v0) / a
+        if v > 0:
+            lo = max(lo, a)
+        else:
+            hi = min(hi, a)
+        if abs(v) < 1e-13 or hi - lo < tol:
+            return a, x
+        a_new = a - v / dv if dv < 0 else 0.5 * (lo + hi)
+        a_new = min(max(a_new, a - cap), a + cap)
+        if not lo < a_new < hi:
+            a_new = 0.5 * (lo + hi)
+        try:
+            dx = -np.linalg.solve(h, (g - m.gradient(x, c0)) / a)
+        except np.linalg.LinAlgError:
+            dx = np.zeros_like(x)
+        lo_b, hi_b = _var_bounds(m)
+        guess = np.clip(x + (a_new - a) * dx, lo_b + 1e-12, hi_b - 1e-12)
+        xn = _inner_solve(m, {**controls, load: a_new}, guess)
+        if xn is None:
+            cap = 0.25 * abs(a_new - a)  # predictor too far: shorter steps
+            if cap < tol:
+                return None
+            continue
+        cap *= 2
+        a, x = a_new, xn
+    return None
+
+
+def _var_bounds(m):
+    lo = [(-np.inf if m.domains[v][0] is None else m.domains[v][0]) for v in m.variables]
+    hi = [(np.inf if m.domains[v][1] is None else m.domains[v][1]) for v in m.variables]
+    return np.array(lo), np.array(hi)
+
+
 def _entropy_zero(m, controls, load, tol, a_q1, t0):
     common = dict(model=m.name, controls=dict(controls), criterion="entropy_zero",
                   alpha_rs_q_to_1=a_q1)
+    # Fast route: RS saddle at a fraction of the RS q -> 1 value (inside the branch
+    # that starts at small alpha, with positive entropy), then Newton in alpha.
+    if a_q1 is not None:
+        a0 = C.CAPACITY_START_FRACTION * a_q1
+        x0 = _inner_solve(m, {**controls, load: a0}, _initial_point(m, None))
+        if x0 is not None and float(m.value(x0, {**controls, load: a0})) > 0:
+            out = _newton_in_load(m, controls, load, x0, a0, a_q1, tol)
+            if out is not None:
+                r = solve_saddle(m, {**controls, load: out[0]}, x0=out[1], method="newton")
+                if r.success and abs(r.free_entropy) < 1e-8:
+                    return CapacityResult(
+                        alpha_c=float(out[0]), status="converged", success=True,
+                        message=("zero of the RS entropy (Krauth–Mézard criterion), Newton in "
+                                 f"{load} along the RS branch from {load}={a0:.4g}"),
+                        rs_stable=r.stability["stable"], replicon=r.stability["value"],
+                        check={"free_entropy_at_alpha_c": r.free_entropy, "residual": r.residual,
+                               "quadrature_error": r.quadrature_error, "start": a0},
+                        saddle=r.to_dict(), seconds=time.perf_counter() - t0, **common)
+    # Robust route: continuation in alpha from small alpha, then bracketing.
 
     def fail(status, msg, saddle=None):
         return CapacityResult(alpha_c=float("nan"), status=status, success=False, message=msg,

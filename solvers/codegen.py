@@ -33,6 +33,7 @@ Compiled artefacts are plain source strings, so a :class:`CompiledModel` pickles
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -207,6 +208,7 @@ def _load(spec, kind):
     return spec
 
 
+@functools.lru_cache(maxsize=16)
 def _rules(n_hermite, n_legendre):
     t, w = np.polynomial.hermite_e.hermegauss(n_hermite)
     herm = (t, w / w.sum())
@@ -384,7 +386,8 @@ class CompiledModel:
         if bundle == "jacobian":
             n = len(fe.variables)
             hess = fe.hessian()
-            return list(fe.gradient()) + [hess[i][j] for i in range(n) for j in range(i, n)]
+            return ([fe.expr] + list(fe.gradient())
+                    + [hess[i][j] for i in range(n) for j in range(i, n)])
         if bundle == "observables":
             return [o.expr for o in fe.observables]
         if bundle == "fixed_point":
@@ -470,8 +473,14 @@ class CompiledModel:
 
     def jacobian(self, x, controls, **kw):
         """(gradient, Hessian) with shapes batch+(n,) and batch+(n, n)."""
+        return self.value_and_derivatives(x, controls, **kw)[1:]
+
+    def value_and_derivatives(self, x, controls, **kw):
+        """(value, gradient, Hessian) in one pass (shared subexpressions)."""
         out = self.evaluate("jacobian", x, controls, **kw)
         n = len(self.variables)
+        v = out[0]
+        out = out[1:]
         g = np.stack(out[:n], axis=-1)
         hess = np.empty(g.shape + (n,))
         k = n
@@ -479,7 +488,7 @@ class CompiledModel:
             for j in range(i, n):
                 hess[..., i, j] = hess[..., j, i] = out[k]
                 k += 1
-        return g, hess
+        return v, g, hess
 
     def observables_at(self, x, controls, **kw):
         if not self.observables:

@@ -67,3 +67,9 @@ CAPACITY_ALPHA_MAX = 50.0
 #: q -> 1 capacity: the extrapolation of the replicon to q = 1 has an error of about
 #: 1e-4 (it converges like sqrt(1-q)); at kappa = 0 the exact limit is 0.
 AT_MARGINAL = 5e-4
+
+#: The fast entropy-zero route starts from the RS saddle at this fraction of the RS
+#: q -> 1 value; the binary capacity is 0.55-0.85 of that value for kappa in
+#: [-0.5, 1] (0.654 at kappa = 0), so 0.4 lies on the small-alpha branch with
+#: positive entropy. The result is only accepted if it lies above the start.
+CAPACITY_START_FRACTION = 0.4

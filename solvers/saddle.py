@@ -255,7 +255,7 @@ def _fixed_point(cnt, x, tol, damping, maxiter):
     return x, maxiter, "max_iterations", f"fixed point did not converge in {maxiter} iterations"
 
 
-def _newton(cnt, x, tol, maxiter):
+def _newton(cnt, x, tol, maxiter, max_backtracks=40):
     lo, hi = _bounds(cnt.model)
     g, hess = cnt.jac(x)
     for it in range(1, maxiter + 1):
@@ -278,17 +278,19 @@ def _newton(cnt, x, tol, maxiter):
         lim = np.min(np.concatenate([down, up]))
         if lim < 1.0 / C.FRACTION_TO_BOUNDARY:
             t = C.FRACTION_TO_BOUNDARY * lim
-        # backtracking on the residual
-        for _ in range(40):
+        # backtracking (Armijo) on the merit ½|∇Φ|², for which the Newton step is a
+        # descent direction whenever the Hessian is non-singular; the trial point is
+        # evaluated with its Hessian, which the next iteration reuses
+        merit = float(g @ g)
+        for _ in range(max_backtracks):
             xn = x + t * step
-            gn = cnt.grad(xn)
-            if np.all(np.isfinite(gn)) and np.max(np.abs(gn)) < (1 - 1e-4 * t) * res:
+            gn, hn = cnt.jac(xn)
+            if np.all(np.isfinite(gn)) and float(gn @ gn) <= (1 - 2e-4 * t) * merit:
                 break
             t *= 0.5
         else:
             return x, it, "line_search_failed", f"no Newton step reduced the residual {res:.2e}"
-        x = xn
-        g, hess = cnt.jac(x)
+        x, g, hess = xn, gn, hn
     res = np.max(np.abs(g))
     if res < tol:
         return x, maxiter, "converged", f"Newton converged (residual {res:.2e})"
