@@ -56,6 +56,8 @@ class GaussianAverage(sp.Expr):
         if not isinstance(var, sp.Symbol):
             raise TypeError(f"GaussianAverage: var must be a sympy Symbol, got {var!r}")
         mass = H(lower) - H(upper)
+        if integrand == 0:
+            return sp.S.Zero
         if isinstance(integrand, sp.Add):
             return sp.Add(*[cls(t, var, lower, upper) for t in integrand.args])
         const, dep = integrand.as_independent(var, as_Add=False)
@@ -66,7 +68,7 @@ class GaussianAverage(sp.Expr):
                 and upper is sp.S.Infinity):
             # exact Gaussian moments: E z^k = (k-1)!! for even k, 0 for odd k
             return const * (sp.factorial2(ex - 1) if ex % 2 == 0 else sp.S.Zero)
-        if const != 1:
+        if const != 1 and dep != integrand:
             return const * cls(dep, var, lower, upper)
         return sp.Expr.__new__(cls, dep, var, lower, upper)
 

@@ -1,1 +1,21 @@
-"""Numerical layer: compilation, saddle-point solvers, derived quantities."""
+"""Numerical layer: compilation, saddle-point solvers, derived quantities.
+
+>>> from solvers import solve_saddle, capacity
+>>> r = solve_saddle("binary-perceptron", {"alpha": 0.6, "kappa": 0.0})
+>>> round(r.order_parameters["q"], 6)
+0.39105
+>>> round(capacity("spherical-perceptron", {"kappa": 0.0}).alpha_c, 12)
+2.0
+"""
+
+from .capacity import CapacityResult, capacity, rs_q_to_one_capacity
+from .codegen import CompiledModel, compile_expression, compile_model
+from .errors import ConvergenceError, ParameterError
+from .saddle import METHODS, STATUSES, SaddleResult, solve_saddle, validate_controls
+
+__all__ = [
+    "CapacityResult", "capacity", "rs_q_to_one_capacity",
+    "CompiledModel", "compile_expression", "compile_model",
+    "ConvergenceError", "ParameterError",
+    "METHODS", "STATUSES", "SaddleResult", "solve_saddle", "validate_controls",
+]

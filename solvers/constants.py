@@ -50,7 +50,8 @@ QUADRATURE_ALARM = 1e-7
 #: breakpoints at r ± (SHARP_TRANSITION/s)·GRADING^k up to SHARP_WIDTH. Beyond 10
 #: units of the argument ln H, G/H, tanh and ln 2cosh are smooth asymptotes plus
 #: 1/u corrections, whose pole at the kink is what the grading resolves. Needed as
-#: q → 1 (slope √q/√(1-q)); tests check 1e-10 (relative) against mpmath at 1-q = 1e-6.
+#: q → 1 (slope √q/√(1-q)); tests check 1e-10 (relative) against mpmath at 1-q = 1e-4
+#: and 1e-9 at 1-q = 1e-6 (where double-precision summation of ~1e12 terms limits).
 SHARP_TRANSITION = 10.0
 SHARP_WIDTH = 1.0
 GRADING = 4.0
@@ -73,3 +74,8 @@ AT_MARGINAL = 5e-4
 #: [-0.5, 1] (0.654 at kappa = 0), so 0.4 lies on the small-alpha branch with
 #: positive entropy. The result is only accepted if it lies above the start.
 CAPACITY_START_FRACTION = 0.4
+
+#: Initial step bound of MINPACK hybr (scipy default 100): the saddle variables live
+#: on O(1) scales next to domain walls (q < 1), and a first step of 100 × |x| leaves
+#: the domain, after which hybr reports "not making good progress".
+HYBR_FACTOR = 0.1

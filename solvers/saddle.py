@@ -17,7 +17,7 @@ Methods
     Options: ``maxiter``.
 ``"hybr"``
     MINPACK's hybrid Powell method (``scipy.optimize.root``) with the symbolic
-    Jacobian. Options: ``maxiter``.
+    Jacobian. Options: ``maxiter``, ``factor`` (initial step bound).
 ``"auto"``
     Fixed point until the residual is small (robust basin), then Newton (fast,
     accurate); Newton alone where no fixed-point form exists.
@@ -60,7 +60,7 @@ STATUSES = {
 _OPTIONS = {
     "fixed-point": {"damping", "maxiter"},
     "newton": {"maxiter"},
-    "hybr": {"maxiter"},
+    "hybr": {"maxiter", "factor"},
     "auto": {"damping", "maxiter", "fixed_point_maxiter"},
 }
 
@@ -297,13 +297,14 @@ def _newton(cnt, x, tol, maxiter, max_backtracks=40):
     return x, maxiter, "max_iterations", f"Newton did not converge in {maxiter} iterations"
 
 
-def _hybr(cnt, x, tol, maxiter):
+def _hybr(cnt, x, tol, maxiter, factor):
     def fun(y):
         g, h = cnt.jac(y)
         return g, h
 
     sol = scipy.optimize.root(fun, x, jac=True, method="hybr",
-                              options={"maxfev": maxiter * (len(x) + 1), "xtol": 1e-14})
+                              options={"maxfev": maxiter * (len(x) + 1), "xtol": 1e-14,
+                                       "factor": factor})
     g = cnt.grad(sol.x)
     res = np.max(np.abs(g)) if np.all(np.isfinite(g)) else np.inf
     if res < tol:
@@ -365,7 +366,8 @@ def solve_saddle(model, controls, x0=None, method="auto", tol=None, options=None
         x, nit, status, msg = _newton(cnt, x, tol, int(options.get("maxiter", C.NEWTON_MAXITER)))
         used = "newton"
     elif method == "hybr":
-        x, nit, status, msg = _hybr(cnt, x, tol, int(options.get("maxiter", C.NEWTON_MAXITER)))
+        x, nit, status, msg = _hybr(cnt, x, tol, int(options.get("maxiter", C.NEWTON_MAXITER)),
+                                    float(options.get("factor", C.HYBR_FACTOR)))
         used = "hybr"
     else:
         nit, used = 0, []

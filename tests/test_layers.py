@@ -1,0 +1,47 @@
+"""Hygiene: the dependency direction replica <- solvers <- figures, and the public API."""
+
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _imports(pkg):
+    out = set()
+    for f in (ROOT / pkg).glob("*.py"):
+        tree = ast.parse(f.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                out |= {(f.name, a.name.split(".")[0]) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                out.add((f.name, node.module.split(".")[0]))
+    return out
+
+
+@pytest.mark.parametrize("pkg,forbidden", [
+    ("replica", {"numpy", "scipy", "mpmath", "matplotlib", "solvers", "figures"}),
+    ("solvers", {"matplotlib", "figures"}),
+])
+def test_layering(pkg, forbidden):
+    bad = {(f, m) for f, m in _imports(pkg) if m in forbidden}
+    assert not bad, f"{pkg} imports {bad}"
+
+
+def test_public_api_pinned():
+    import replica
+    assert sorted(replica.__all__) == sorted([
+        "ANSATZE", "replica_symmetric", "q_to_one_capacity", "q_to_one_coefficients",
+        "E", "GaussianAverage", "averages_in", "correlated", "integrate_by_parts",
+        "CATALOGUE", "get_model", "model_names",
+        "CHANNELS", "PRIORS", "BinaryPrior", "Channel", "ErrorCountingChannel",
+        "MarginChannel", "Prior", "SphericalPrior",
+        "FixedPointUnavailable", "FreeEnergy", "Observable", "Term",
+        "GH", "Gauss", "H", "LogCosh2", "LogH",
+        "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter"])
+    for name in replica.__all__:
+        assert hasattr(replica, name)
+    import solvers
+    for name in solvers.__all__:
+        assert hasattr(solvers, name)
