@@ -84,3 +84,6 @@ class GaussVar(sp.Symbol):
 
     def __new__(cls, name):
         return sp.Symbol.__xnew__(cls, name, real=True)
+
+    def __getnewargs_ex__(self):
+        return ((self.name,), {})
