@@ -29,7 +29,7 @@ from scipy.optimize import brentq
 from replica.asymptotics import q_to_one_capacity
 
 from . import constants as C
-from .codegen import CompiledModel, compile_expression, compile_model
+from .codegen import CompiledModel, compile_model
 from .errors import ConvergenceError, ParameterError
 from .saddle import SaddleResult, _initial_point, _jsonable, solve_saddle, validate_controls
 
@@ -91,18 +91,18 @@ class CapacityResult:
         return _jsonable(asdict(self))
 
 
-_Q1_CACHE = {}
-
-
-def rs_q_to_one_capacity(model: CompiledModel, controls: dict) -> float:
-    """The RS q → 1 capacity, from the symbolically derived limit."""
+def rs_q_to_one_capacity(model: CompiledModel, controls: dict):
+    """The RS q → 1 capacity, from the symbolically derived limit (vectorised: array
+    controls give an array). The derivation runs once and is cached with the model."""
     fe = model.free_energy
-    if model.fingerprint not in _Q1_CACHE:
-        expr = q_to_one_capacity(fe)
+
+    def build():
         others = [s for s in fe.controls if s.name != fe.meta["load"]]
-        _Q1_CACHE[model.fingerprint] = (compile_expression(expr, others), [s.name for s in others])
-    f, names = _Q1_CACHE[model.fingerprint]
-    return float(f(*[controls[n] for n in names]))
+        return q_to_one_capacity(fe), others
+
+    f, names = model.derived("q_to_one_capacity", build)
+    out = np.asarray(f(*[controls[n] for n in names]), dtype=float)
+    return float(out) if out.ndim == 0 else out
 
 
 def _load_affine_alpha(model, x, controls, load):

@@ -331,6 +331,40 @@ def clear_memory_cache():
     _MEMORY.clear()
 
 
+def _cached_spec(key, build):
+    """Load a compiled spec from the disk cache, or build and store it."""
+    global _SALT
+    if _SALT is None:
+        _SALT = _version_salt()
+    path = cache_dir() / f"{key}-{_SALT}.json"
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+    spec = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(spec))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is not an error: we just do not cache
+    return spec
+
+
+def _expression_function(level):
+    rules = _rules(C.HERMITE_NODES, C.LEGENDRE_NODES)
+
+    def f(*values):
+        env = [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
+        with np.errstate(all="ignore"):
+            out = _eval_numpy(level, env, rules, env[0].ndim if env else 0)[0]
+        return np.broadcast_to(np.asarray(out, dtype=float), env[0].shape if env else ())
+
+    return f
+
+
 class CompiledModel:
     """Numerical callables of a :class:`~replica.free_energy.FreeEnergy`.
 
@@ -358,11 +392,19 @@ class CompiledModel:
         self.fingerprint = fe.fingerprint()
         self._specs = {}
         self._loaded = {}
-        try:
-            fe.fixed_point_form()
-            self.has_fixed_point = True
-        except FixedPointUnavailable:
-            self.has_fixed_point = False
+        self._has_fp = None
+        self._derived = {}
+
+    @property
+    def has_fixed_point(self) -> bool:
+        """Whether the conventional fixed-point form exists (derived lazily, cached)."""
+        if self._has_fp is None:
+            try:
+                self._spec("fixed_point")
+                self._has_fp = True
+            except FixedPointUnavailable:
+                self._has_fp = False
+        return self._has_fp
 
     # -- pickling: keep sources, drop executables -------------------------------
     def __getstate__(self):
@@ -371,6 +413,7 @@ class CompiledModel:
                 self._spec(b)
         st = dict(self.__dict__)
         st["_loaded"] = {}
+        st["_derived"] = {}
         return st
 
     def __setstate__(self, st):
@@ -396,31 +439,33 @@ class CompiledModel:
         raise ValueError(f"unknown bundle {bundle!r}; known: {BUNDLES}")
 
     def _spec(self, bundle):
-        if bundle in self._specs:
-            return self._specs[bundle]
-        global _SALT
-        if _SALT is None:
-            _SALT = _version_salt()
-        key = f"{self.fingerprint}-{_SALT}-{self.backend}-{bundle}"
-        path = cache_dir() / f"{key}.json"
-        spec = None
-        if path.exists():
-            try:
-                spec = json.loads(path.read_text())
-            except (OSError, ValueError):
-                spec = None
-        if spec is None:
+        if bundle not in self._specs:
             scope = list(self.free_energy.variables) + list(self.free_energy.controls)
-            spec = _build(self._bundle_exprs(bundle), scope, self.backend)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_text(json.dumps(spec))
-                os.replace(tmp, path)
-            except OSError:
-                pass  # a read-only home is not an error: we just do not cache
-        self._specs[bundle] = spec
-        return spec
+            self._specs[bundle] = _cached_spec(
+                f"{self.fingerprint}-{self.backend}-{bundle}",
+                lambda: _build(self._bundle_exprs(bundle), scope, self.backend))
+        return self._specs[bundle]
+
+    def derived(self, name, builder):
+        """A derived expression of the model, compiled (NumPy) and cached on disk.
+
+        ``builder()`` returns ``(expr, symbols)`` and runs only on a cache miss (it may
+        be slow symbolic work, e.g. the q → 1 limit). Returns ``(f, names)`` with
+        ``f(*arrays)`` evaluating the expression of the named symbols.
+        """
+        if name not in self._derived:
+            names = []
+
+            def build():
+                expr, syms = builder()
+                return {"names": [s.name for s in syms],
+                        "level": _build([sp.sympify(expr)], list(syms), "numpy")}
+
+            spec = _cached_spec(f"{self.fingerprint}-derived-{name}", build)
+            names = spec["names"]
+            level = _load(spec["level"], "numpy")
+            self._derived[name] = (_expression_function(level), names)
+        return self._derived[name]
 
     def _level(self, bundle):
         if bundle not in self._loaded:
@@ -518,15 +563,6 @@ def compile_model(fe, backend="numpy") -> CompiledModel:
 
 
 def compile_expression(expr, symbols):
-    """Compile a plain SymPy expression (no averages needed, but allowed) of ``symbols``
-    into ``f(*arrays) -> array`` with the NumPy back end of this module."""
-    spec = _load(_build([sp.sympify(expr)], list(symbols), "numpy"), "numpy")
-    rules = _rules(C.HERMITE_NODES, C.LEGENDRE_NODES)
-
-    def f(*values):
-        env = [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
-        with np.errstate(all="ignore"):
-            out = _eval_numpy(spec, env, rules, env[0].ndim if env else 0)[0]
-        return np.broadcast_to(np.asarray(out, dtype=float), env[0].shape if env else ())
-
-    return f
+    """Compile a plain SymPy expression (averages allowed) of ``symbols`` into
+    ``f(*arrays) -> array`` with the NumPy back end of this module (not cached)."""
+    return _expression_function(_load(_build([sp.sympify(expr)], list(symbols), "numpy"), "numpy"))

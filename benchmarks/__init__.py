@@ -1,0 +1,1 @@
+"""Speed benchmarks against the naive route (``python -m benchmarks``); not run by the tests."""

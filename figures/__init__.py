@@ -1,0 +1,11 @@
+"""Scripts that regenerate the figures (``python -m figures`` runs them all).
+
+Each script computes through the public API of :mod:`solvers`, saves its data next to
+the image in ``figures/output/`` and draws with the ``plot_*`` helpers of
+:mod:`figures.plotting`, which only read results.
+"""
+
+__all__ = ["FIGURES"]
+
+#: name -> module path of the figure scripts, in the order ``python -m figures`` runs them
+FIGURES = {"capacity": "figures.capacity"}

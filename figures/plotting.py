@@ -1,0 +1,58 @@
+"""Plot helpers: each takes result data and an Axes, draws, and returns the Axes.
+
+They only read results (dicts as saved next to the figures); they never compute.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["new_figure", "plot_capacity_curve", "save", "output_dir"]
+
+
+def output_dir(outdir=None) -> pathlib.Path:
+    d = pathlib.Path(outdir) if outdir else pathlib.Path(__file__).resolve().parent / "output"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def new_figure(width=6.4, height=4.4):
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def plot_capacity_curve(curve: dict, ax, *, label, color, bound_label=None):
+    """Draw α_c(κ) from a curve dict (keys kappa, alpha_c, rs_stable, success,
+    and optionally alpha_rs_q_to_1). RS-unstable points are drawn dashed; failed
+    points are marked with crosses on the κ axis (never silently dropped)."""
+    k = np.asarray(curve["kappa"], float)
+    a = np.array([np.nan if v is None else v for v in curve["alpha_c"]], float)
+    ok = np.asarray(curve["success"], bool)
+    stable = np.array([s is not False for s in curve["rs_stable"]])
+    good = ok & stable
+    ax.plot(np.where(good, k, np.nan), np.where(good, a, np.nan), "-", color=color, label=label)
+    if np.any(ok & ~stable):
+        # include the boundary point so the dashed part joins the solid one
+        sel = ok & ~stable
+        idx = np.flatnonzero(sel)
+        j = np.unique(np.clip(np.concatenate([idx, idx + 1]), 0, len(k) - 1))
+        ax.plot(k[j], a[j], "--", color=color, label=f"{label}: RS unstable (AT)")
+    if np.any(~ok):
+        ax.plot(k[~ok], np.zeros(np.sum(~ok)), "x", color=color, label=f"{label}: not converged")
+    if bound_label and "alpha_rs_q_to_1" in curve:
+        b = np.array([np.nan if v is None else v for v in curve["alpha_rs_q_to_1"]], float)
+        ax.plot(k, b, ":", color=color, label=bound_label)
+    return ax
+
+
+def save(fig, data: dict, outdir, stem):
+    d = output_dir(outdir)
+    png = d / f"{stem}.png"
+    js = d / f"{stem}.json"
+    fig.savefig(png, dpi=150)
+    js.write_text(json.dumps(data, indent=1))
+    return {"png": png, "data": js}
