@@ -74,10 +74,13 @@ def test_gradient_and_hessian_equal_finite_differences(binary):
 
 
 def test_batch_equals_loop(binary):
+    """Same numbers batched or one by one, up to 1e-12: the graded mesh around sharp
+    kinks has as many levels as the sharpest point of the batch needs, so a point's
+    nodes (not its accuracy, < 5e-13) can depend on its batch companions."""
     x, alpha, kappa = _points(5)
     batch = binary.value(x, {"alpha": alpha, "kappa": kappa})
     loop = [binary.value(x[i], {"alpha": alpha[i], "kappa": kappa[i]}) for i in range(5)]
-    assert np.allclose(batch, loop, rtol=0, atol=1e-14)
+    assert np.allclose(batch, loop, rtol=1e-12, atol=1e-12)
 
 
 def test_special_functions_in_the_tails():
