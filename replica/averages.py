@@ -100,9 +100,9 @@ class GaussianAverage(sp.Expr):
     def _eval_derivative(self, s):
         f, z, lo, up = self.args
         out = GaussianAverage(sp.diff(f, s), z, lo, up)
-        if up.is_finite and up.has(s):
+        if up is not sp.S.Infinity and up.has(s):
             out += Gauss(up) * f.subs(z, up) * sp.diff(up, s)
-        if lo.is_finite and lo.has(s):
+        if lo is not sp.S.NegativeInfinity and lo.has(s):
             out -= Gauss(lo) * f.subs(z, lo) * sp.diff(lo, s)
         return out
 

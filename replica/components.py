@@ -136,8 +136,9 @@ class MarginChannel(Channel):
     name = "margin"
     source = "Gardner, J. Phys. A 21, 257 (1988), eq. (20)"
 
-    def __init__(self):
-        self.kappa = Control("kappa", domain=(None, None), latex=r"\kappa",
+    def __init__(self, kappa="kappa"):
+        latex = r"\kappa" if kappa == "kappa" else r"\kappa_{\mathrm{%s}}" % kappa.split("_")[-1]
+        self.kappa = Control(kappa, domain=(None, None), latex=latex,
                              description="margin (stability threshold), any real value")
 
     def controls(self):
@@ -157,8 +158,8 @@ class ErrorCountingChannel(MarginChannel):
     name = "errors"
     source = "Engel & Van den Broeck, Statistical Mechanics of Learning (2001), eq. (6.27)"
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, kappa="kappa"):
+        super().__init__(kappa)
         self.beta = Control("beta", domain=(0, None), latex=r"\beta",
                             description="inverse temperature of the error-counting loss")
 

@@ -158,9 +158,9 @@ def _build(exprs, scope, kind):
         kinks = []
         for m in members:
             _kinks(m.integrand, var, kinks)
-        finite = [b for b in (lo, up) if b.is_finite]
-        ruled = "hermite" if (not kinks and not finite) else "legendre"
-        bounds_exprs = ([lo if lo.is_finite else sp.S.Zero, up if up.is_finite else sp.S.Zero]
+        lo_fin, up_fin = lo is not sp.S.NegativeInfinity, up is not sp.S.Infinity
+        ruled = "hermite" if (not kinks and not lo_fin and not up_fin) else "legendre"
+        bounds_exprs = ([lo if lo_fin else sp.S.Zero, up if up_fin else sp.S.Zero]
                         + [r for r, _ in kinks] + [sl for _, sl in kinks])
         ph = []
         for m in members:
@@ -170,8 +170,8 @@ def _build(exprs, scope, kind):
             ph.append(s)
         group_specs.append({
             "rule": ruled,
-            "lower_finite": bool(lo.is_finite),
-            "upper_finite": bool(up.is_finite),
+            "lower_finite": lo_fin,
+            "upper_finite": up_fin,
             "n_kinks": len(kinks),
             "bounds": _build(bounds_exprs, scope, kind) if ruled == "legendre" else None,
             "inner": _build([m.integrand for m in members], scope + [var], kind),

@@ -120,3 +120,11 @@ def test_parameters_pickle_with_metadata():
     q = R.OrderParameter("q", domain=(0, 1), latex="q", description="overlap", initial=0.3)
     q2 = pickle.loads(pickle.dumps(q))
     assert q2 == q and q2.domain == (0, 1) and q2.initial == 0.3
+
+
+def test_truncated_average_with_symbolic_limit():
+    """Limits that are expressions (not numbers) must still count as finite: the
+    Leibniz boundary term appears and the compiler truncates (regression)."""
+    c = sp.Symbol("c", real=True)
+    avg = GaussianAverage(LogH(a * z), z, c * b, sp.oo)
+    assert sp.diff(avg, c) == -b * Gauss(b * c) * LogH(a * b * c)

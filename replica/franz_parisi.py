@@ -1,0 +1,131 @@
+r"""Franz–Parisi (FP) ansatz: solutions at fixed overlap p with a reference solution.
+
+A reference :math:`\tilde w` is drawn from the equilibrium measure of a *reference
+problem* (same prior; channel ``reference`` — e.g. margin :math:`\tilde\kappa`); we count
+the solutions :math:`w` of the *constrained problem* (channel ``channel``, margin κ) at
+overlap :math:`p = w\cdot\tilde w/N` (distance :math:`d = (1-p)/2`). Replica symmetric,
+quenched over the reference (Franz & Parisi, J. Phys. I 5, 1401 (1995); for the binary
+perceptron Huang & Kabashima, PRE 90, 052813 (2014), arXiv:1408.1784, and Baldassi et al.,
+PRL 127, 278301 (2021), arXiv:2107.01163, eq. (3)):
+
+.. math::
+   \Phi_{FP}(p) = \tfrac12 q_1\hat q_1 + c(\hat q_1) - \hat p\,p + \hat t\,t
+      + \mathbb{E}_z\Big\langle \mathbb{E}_\eta \ln Z_{\mathrm{in}}\big(
+          \tfrac{\hat t}{\sqrt{\tilde{\hat q}}}z + \sqrt{\hat q_1 - \hat t^2/\tilde{\hat q}}\,\eta
+          + (\hat p - \hat t)\,s\big)\Big\rangle_{s\sim P(s\mid\sqrt{\tilde{\hat q}}z)}
+      + \alpha\,\mathbb{E}_z\frac{\int Dx\,P^{\mathrm{ref}}_{\mathrm{out}}(\sqrt{\tilde q}z+\sqrt{1-\tilde q}x)\,
+          \mathbb{E}_y\ln Z_{\mathrm{out}}(m, 1-q_1)}
+         {Z^{\mathrm{ref}}_{\mathrm{out}}(\sqrt{\tilde q}z, 1-\tilde q)},
+
+with :math:`m = \frac{t}{\sqrt{\tilde q}}z + \frac{p-t}{\sqrt{1-\tilde q}}x
++ \sqrt{q_1 - \frac{t^2}{\tilde q} - \frac{(p-t)^2}{1-\tilde q}}\,y`.
+Order parameters: :math:`q_1` (overlap of two constrained replicas around the same
+reference), :math:`t` (constrained replica vs another reference); conjugates
+:math:`\hat q_1, \hat t, \hat p`. The reference's own RS saddle :math:`(\tilde q,
+\tilde{\hat q})` is not affected by the constrained replicas (n → 0 for the references,
+s → 0 for the constrained ones): it enters as the controls ``q_ref``, ``qhat_ref``, filled
+in by :func:`solvers.local_entropy.local_entropy` from the RS reference problem.
+
+Notation differs from Huang–Kabashima (their :math:`R` is our p, their :math:`\hat R` our
+:math:`\hat p`) only in names. Checks (tests/test_franz_parisi.py): at α = 0 the FP
+entropy is the log-volume at fixed overlap (binary :math:`-d\ln d-(1-d)\ln(1-d)`);
+with :math:`\tilde\kappa = \kappa` and :math:`p = \tilde q`, the point :math:`q_1 = t =
+\tilde q`, :math:`\hat q_1 = \hat t = \hat p = \tilde{\hat q}` is stationary with
+:math:`\Phi_{FP}` equal to the RS entropy.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .averages import GaussianAverage
+from .components import Channel, MarginChannel, Prior
+from .free_energy import FreeEnergy, Term
+from .symbols import Conjugate, Control, GaussVar, OrderParameter
+
+__all__ = ["franz_parisi", "posterior_average", "reference_average"]
+
+_SRC = ("Franz & Parisi, J. Phys. I 5, 1401 (1995); Huang & Kabashima, PRE 90, 052813 (2014); "
+        "Baldassi et al., PRL 127, 278301 (2021) eq. (3)")
+
+
+def posterior_average(prior: Prior, f, s, g):
+    r""":math:`\langle f(s)\rangle` over the reference weight :math:`s` with law
+    :math:`\propto P(s)e^{gs}` (the reference's RS cavity field is g).
+
+    Binary: :math:`\sum_{s=\pm1}\frac{e^{gs}}{2\cosh g}f(s)`.
+    """
+    if prior.name == "binary":
+        th = sp.tanh(g)
+        return ((1 + th) * f.subs(s, 1) + (1 - th) * f.subs(s, -1)) / 2
+    raise NotImplementedError(f"Franz–Parisi entropic term not available for prior {prior.name!r}")
+
+
+def reference_average(channel: Channel, f, x, omega, V):
+    r""":math:`\int Dx\,P_{\mathrm{out}}(\omega+\sqrt V x) f(x) / Z_{\mathrm{out}}(\omega, V)`:
+    the average over the reference's pattern field given its cavity mean ω.
+
+    Margin channel: the truncated Gaussian :math:`x > x_0 = (\tilde\kappa-\omega)/\sqrt V`.
+    """
+    if type(channel) is MarginChannel:
+        x0 = (channel.kappa - omega) / sp.sqrt(V)
+        from .functions import H
+        return GaussianAverage(f, x, x0, sp.oo) / H(x0)
+    raise NotImplementedError(f"reference channel {channel.name!r} not available for Franz–Parisi")
+
+
+def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
+                 description: str = "") -> FreeEnergy:
+    """Build the RS Franz–Parisi free entropy (see module docstring).
+
+    ``reference`` is the channel of the reference problem, with its own control names
+    (e.g. ``MarginChannel("kappa_ref")``); it may share the constrained channel's margin
+    (pass the same instance) for references of the same problem.
+    """
+    q1 = OrderParameter("q1", domain=(0, 1), latex="q_1", initial=0.5,
+                        description="overlap of two constrained replicas (same reference)")
+    t = OrderParameter("t", domain=(-1, 1), latex="t", initial=0.3,
+                       description="overlap of a constrained replica with another reference")
+    q1h = Conjugate("q1hat", domain=(0, None), latex=r"\hat q_1", partner="q1", initial=1.0)
+    th = Conjugate("that", domain=(None, None), latex=r"\hat t", partner="t", initial=0.5)
+    ph = Conjugate("phat", domain=(None, None), latex=r"\hat p", partner="p", initial=0.5,
+                   description="conjugate of the overlap p with the reference")
+    alpha = Control("alpha", domain=(0, None), latex=r"\alpha", description="load P/N")
+    p = Control("p", domain=(-1, 1), latex="p", description="overlap with the reference, d = (1-p)/2")
+    qr = Control("q_ref", domain=(0, 1), latex=r"\tilde q",
+                 description="RS overlap of the reference problem (filled in by local_entropy)")
+    qhr = Control("qhat_ref", domain=(0, None), latex=r"\tilde{\hat q}",
+                  description="RS conjugate of the reference problem (filled in by local_entropy)")
+    z, eta, x, y = GaussVar("z"), GaussVar("eta"), GaussVar("x"), GaussVar("y")
+    s = sp.Symbol("s", real=True)
+    B = sp.Symbol("B", real=True)
+
+    # entropic part
+    field = th / sp.sqrt(qhr) * z + sp.sqrt(q1h - th**2 / qhr) * eta + (ph - th) * s
+    inner = GaussianAverage(prior.log_partition(B, q1h).subs(B, field), eta)
+    entropic = prior.constant(q1h) + GaussianAverage(
+        posterior_average(prior, inner, s, sp.sqrt(qhr) * z), z)
+
+    # energetic part
+    V = 1 - q1
+    resid = sp.sqrt(q1 - t**2 / qr - (p - t)**2 / (1 - qr))
+    m = t / sp.sqrt(qr) * z + (p - t) / sp.sqrt(1 - qr) * x + resid * y
+    om, VV = sp.symbols("omega V", real=True)
+    lz = channel.log_partition(om, VV).subs({om: m, VV: V})
+    ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(qr) * z, 1 - qr)
+    energetic = alpha * GaussianAverage(ref_avg, z)
+
+    terms = [
+        Term("coupling", q1 * q1h / 2 - ph * p + th * t, _SRC),
+        Term("entropic", entropic, _SRC + "; " + prior.source),
+        Term("energetic", energetic, _SRC + "; " + channel.source),
+    ]
+    ref_controls = tuple(c for c in reference.controls() if c not in channel.controls())
+    return FreeEnergy(
+        name=name, terms=terms, order_parameters=(q1, t), conjugates=(q1h, th, ph),
+        controls=(alpha,) + tuple(channel.controls()) + ref_controls + (p, qr, qhr),
+        description=description,
+        meta={"ansatz": "franz-parisi", "prior": prior, "channel": channel, "reference": reference,
+              "load": "alpha", "overlap_control": "p", "reference_controls": ("q_ref", "qhat_ref"),
+              "reference_channel_controls": tuple(c.name for c in ref_controls)},
+    )
