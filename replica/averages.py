@@ -24,7 +24,8 @@ import sympy as sp
 
 from .functions import H, Gauss
 
-__all__ = ["GaussianAverage", "E", "integrate_by_parts", "correlated", "averages_in"]
+__all__ = ["GaussianAverage", "E", "integrate_by_parts", "canonical_radicals", "correlated",
+           "averages_in"]
 
 
 class GaussianAverage(sp.Expr):
@@ -198,6 +199,24 @@ def _stein(f, z, max_rounds):
     return f
 
 
+def canonical_radicals(expr):
+    """Rewrite the base of every non-integer power in one canonical form (expanded,
+    over a common denominator), so that √R · R^(-1/2) cancels even when the two
+    factors were produced in different algebraic forms (e.g. by the chain rule and
+    by Stein's lemma). Without this, 0 · ∞ appears where a variance vanishes."""
+    expr = sp.sympify(expr)
+    cache = {}
+
+    def canon(b):
+        if b not in cache:
+            cache[b] = sp.together(sp.expand(b))
+        return cache[b]
+
+    return expr.replace(
+        lambda e: e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and not e.base.is_Atom,
+        lambda e: sp.Pow(canon(e.base), e.exp))
+
+
 def integrate_by_parts(expr, max_rounds=8):
     r"""Apply Stein's lemma :math:`\mathbb{E}_z[z f] = \mathbb{E}_z[f']` everywhere.
 
@@ -210,10 +229,10 @@ def integrate_by_parts(expr, max_rounds=8):
         f, z, lo, up = avg.args
         f = integrate_by_parts(f, max_rounds)
         if avg.full_line:
-            f = _stein(f, z, max_rounds)
+            f = canonical_radicals(_stein(canonical_radicals(f), z, max_rounds))
         return GaussianAverage(f, z, lo, up)
 
-    return expr.replace(lambda e: isinstance(e, GaussianAverage), rule)
+    return canonical_radicals(expr.replace(lambda e: isinstance(e, GaussianAverage), rule))
 
 
 def correlated(integrand, variables, covariance, name="xi"):

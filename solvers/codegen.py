@@ -84,6 +84,13 @@ class _NumpyPrinter(SciPyPrinter):
     def _print_Heaviside(self, e):
         return "numpy.heaviside(%s, 0.5)" % self._print(e.args[0])
 
+    def _print_Pow(self, e, rational=False):
+        if e.exp == sp.S.Half:
+            return "_rt.sqrt(%s)" % self._print(e.base)
+        if e.exp == -sp.S.Half:
+            return "(1/_rt.sqrt(%s))" % self._print(e.base)
+        return super()._print_Pow(e, rational=rational)
+
 
 class _MpPrinter(MpmathPrinter):
     def _print_LogH(self, e):
@@ -243,6 +250,10 @@ def _eval_numpy(level, env, rules, rank):
             hi = np.maximum(hi, lo)
             nk = g["n_kinks"]
             roots, slopes = b[2:2 + nk], b[2 + nk:]
+            # a kink whose slope vanishes (e.g. a variance multiplying the variable is
+            # zero at this point) has no position: its piece collapses onto `lo`
+            roots = [np.where(np.isfinite(r), r, lo) for r in roots]
+            slopes = [np.where(np.isfinite(sl), sl, 0.0) for sl in slopes]
             kinks = list(roots)
             for r, sl in zip(roots, slopes):
                 # a sharp near-kink (transition width W/s below SHARP_WIDTH): grade the

@@ -81,3 +81,9 @@ CAPACITY_START_FRACTION = 0.4
 #: on O(1) scales next to domain walls (q < 1), and a first step of 100 × |x| leaves
 #: the domain, after which hybr reports "not making good progress".
 HYBR_FACTOR = 0.1
+
+#: Square roots read arguments in (-SQRT_ROUNDING, 0) as 0 (solvers.special.sqrt):
+#: variances that vanish exactly at physical points (the residual variance of the
+#: constrained field at the typical Franz–Parisi point) come out as -1e-17; 1e-12 is
+#: ~1e4 ulps of an O(1) variance and far below any physical one.
+SQRT_ROUNDING = 1e-12

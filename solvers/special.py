@@ -13,11 +13,24 @@ import mpmath
 import numpy as np
 from scipy import special as sc
 
-__all__ = ["gauss", "h", "log_h", "gh", "logcosh2", "MP"]
+from . import constants as C
+
+__all__ = ["gauss", "h", "log_h", "gh", "logcosh2", "sqrt", "MP"]
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def sqrt(x):
+    """√x, with rounding-level negatives (|x| < constants.SQRT_ROUNDING) read as 0.
+
+    Variances such as q1 - t²/q̃ - (p-t)²/(1-q̃) vanish exactly at physical points
+    (the typical overlap of a Franz–Parisi potential) and come out as -1e-17 in
+    floating point; genuinely negative arguments still give NaN.
+    """
+    x = np.asarray(x, dtype=float)
+    return np.sqrt(np.where((x < 0) & (x > -C.SQRT_ROUNDING), 0.0, x))
 
 
 def gauss(x):
