@@ -87,3 +87,11 @@ HYBR_FACTOR = 0.1
 #: constrained field at the typical Franz–Parisi point) come out as -1e-17; 1e-12 is
 #: ~1e4 ulps of an O(1) variance and far below any physical one.
 SQRT_ROUNDING = 1e-12
+
+#: Local-entropy continuation in the overlap p: largest step (small enough for the
+#: secant predictor to stay inside the region where the residual variance of the
+#: constrained field is positive), smallest step before a branch is declared ended,
+#: and the number of steps of the continuation in the reference margin.
+LOCAL_ENTROPY_MAX_STEP = 0.02
+LOCAL_ENTROPY_MIN_STEP = 1e-5
+LOCAL_ENTROPY_KAPPA_STEPS = 10

@@ -1,0 +1,336 @@
+r"""Local entropy around reference solutions: Franz–Parisi curves S(d).
+
+``local_entropy(model, controls, reference=..., distances=...)`` computes the
+Franz–Parisi entropy :math:`S(d)` (:mod:`replica.franz_parisi`) of the solutions of
+``model`` at distance :math:`d = (1-p)/2` from a reference drawn from
+
+* ``"typical"``: the equilibrium solutions of the same problem (κ̃ = κ) —
+  Huang & Kabashima, PRE 90, 052813 (2014): for ±1 weights S(d) < 0 at small d
+  (typical solutions are isolated);
+* ``"margin=K"``: the equilibrium solutions of margin κ̃ = K (K > κ) — Baldassi et
+  al., PRL 127, 278301 (2021): S(d) at small d rises toward its α = 0 bound as κ̃
+  grows (high-margin solutions sit in wide flat minima).
+
+Algorithm: the reference's RS saddle (q̃, q̂̃) is solved first (catalogue RS model of
+the same prior at margin κ̃); the curve then starts from the typical point p = q̃,
+where :math:`q_1 = t = \tilde q`, :math:`\hat q_1 = \hat t = \hat p = \tilde{\hat q}`
+(exact, S = RS entropy), is continued in κ̃ (at fixed p) for margin references, and
+then in p in both directions through the requested distances, each point warm-started
+from a secant predictor; a failed Newton step halves the step, and a branch that
+cannot be continued below ``MIN_STEP`` is reported as ended (``branch_ended``, with
+the last distance reached as ``spinodal``) instead of returning a number.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from replica.catalogue import get_model
+from replica.components import MarginChannel
+from replica.franz_parisi import franz_parisi
+
+from . import constants as C
+from .codegen import compile_model
+from .errors import ParameterError
+from .saddle import _Counter, _jsonable, _newton, solve_saddle, validate_controls
+
+__all__ = ["LocalEntropyCurve", "local_entropy", "parse_reference", "fp_model", "alpha0_bound"]
+
+
+@dataclass(frozen=True)
+class LocalEntropyCurve:
+    """A local-entropy curve; every list has one entry per requested distance.
+
+    Attributes
+    ----------
+    model, reference : str
+    controls : dict
+    distance, overlap : list of float
+    local_entropy : list of float or None
+        None exactly where ``status`` is not "converged" (never a bare NaN).
+    status : list of str
+        "converged", "branch_ended" (beyond the end of the RS branch reached by
+        continuation), or a solver status.
+    residual : list of float or None
+    variables : dict
+        name -> list of the saddle-point values (order parameters and conjugates).
+    alpha0_bound : list of float
+        Log-volume at fixed distance (the α = 0 value): binary
+        :math:`-d\\ln d-(1-d)\\ln(1-d)`.
+    reference_saddle : dict
+        The reference problem's RS solution (q_ref, qhat_ref, entropy, kappa_ref).
+    typical_distance : float
+        :math:`(1-\\tilde q)/2`, where the curve starts.
+    isolation_distance : float or None
+        Largest converged distance below ``typical_distance`` where S < 0 (the
+        isolated regime of Huang–Kabashima), None if S ≥ 0 on all converged points.
+    monotonic : bool or None
+        Whether S increases with d on the converged points with d ≤ typical distance.
+    spinodal : float or None
+        Distance where a branch ended.
+    success : bool
+    message : str
+    seconds : float
+    """
+
+    model: str
+    reference: str
+    controls: dict
+    distance: list
+    overlap: list
+    local_entropy: list
+    status: list
+    residual: list
+    variables: dict
+    alpha0_bound: list
+    reference_saddle: dict
+    typical_distance: float
+    isolation_distance: object
+    monotonic: object
+    spinodal: object
+    success: bool
+    message: str
+    seconds: float
+
+    def to_dict(self):
+        return _jsonable(asdict(self))
+
+
+def parse_reference(spec: str, kappa: float):
+    """'typical' -> κ̃ = κ; 'margin=K' -> κ̃ = K. Other kinds raise ParameterError."""
+    if not isinstance(spec, str):
+        raise ParameterError("reference", f"reference must be a string, got {spec!r}")
+    if spec == "typical":
+        return float(kappa)
+    if spec.startswith("margin="):
+        try:
+            k = float(spec.split("=", 1)[1])
+        except ValueError:
+            raise ParameterError("reference", f"reference margin must be a number: {spec!r}") from None
+        if not math.isfinite(k):
+            raise ParameterError("reference", f"reference margin must be finite: {spec!r}")
+        return k
+    if spec.startswith("loss=") or spec.startswith("dense"):
+        raise ParameterError("reference", f"reference {spec!r} is not implemented yet "
+                                          "(available: typical, margin=K)")
+    raise ParameterError("reference", f"unknown reference {spec!r}; use typical or margin=K")
+
+
+_FP_CACHE = {}
+
+
+def fp_model(name):
+    """The compiled Franz–Parisi model for catalogue RS model ``name``."""
+    if name not in _FP_CACHE:
+        rs = get_model(name)
+        meta = rs.meta
+        if type(meta.get("channel")) is not MarginChannel:
+            raise ParameterError("model", f"local entropy needs a margin-channel model; {name} is not")
+        fe = franz_parisi(meta["prior"], meta["channel"], MarginChannel("kappa_ref"),
+                          f"{name}/franz-parisi",
+                          f"Franz–Parisi entropy around reference solutions, {name}")
+        _FP_CACHE[name] = (compile_model(rs), compile_model(fe))
+    return _FP_CACHE[name]
+
+
+def alpha0_bound(prior, p):
+    """Log-volume at overlap p with a point (the α = 0 local entropy)."""
+    p = np.asarray(p, float)
+    if prior.name == "binary":
+        d = (1 - p) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((d > 0) & (d < 1), -d * np.log(d) - (1 - d) * np.log1p(-d), 0.0)
+    if prior.name == "spherical":
+        return 0.5 * np.log1p(-p * p)
+    raise NotImplementedError(prior.name)
+
+
+def _solve(m, c, guess):
+    """Newton from ``guess``; if the Jacobian there is singular/non-finite (e.g. exactly
+    on the typical point, where two variances vanish), from slightly perturbed guesses."""
+    guess = np.asarray(guess, float)
+    for scale in (0.0, 1e-6, 1e-4):
+        g = guess * (1 + scale * np.array([1.0, -1.0, 2.0, -1.0, 0.5])[: len(guess)])
+        x, _, status, _ = _newton(_Counter(m, c), g, C.SOLVER_TOL, C.NEWTON_MAXITER, max_backtracks=20)
+        if status == "converged":
+            return x
+    return None
+
+
+def _march(m, base, x0, p0, targets, max_step):
+    """Continue in p from (p0, x0) through ``targets`` (monotone). Returns
+    {p: x or None}, and the p where the branch ended (or None)."""
+    out = {}
+    hist = [(p0, np.asarray(x0, float))]
+    p_cur, x_cur = p0, np.asarray(x0, float)
+    ended = None
+    for pt in targets:
+        while True:
+            step = pt - p_cur
+            if abs(step) > max_step:
+                step = math.copysign(max_step, step)
+            p_try = p_cur + step
+            x = None
+            while True:
+                if len(hist) >= 2:  # secant predictor
+                    (pa, xa), (pb, xb) = hist[-2], hist[-1]
+                    guess = xb + (xb - xa) * (p_try - pb) / (pb - pa)
+                else:
+                    guess = x_cur
+                x = _solve(m, {**base, "p": p_try}, guess)
+                if x is None and len(hist) >= 2:
+                    x = _solve(m, {**base, "p": p_try}, x_cur)
+                if x is not None:
+                    break
+                step /= 2
+                if abs(step) < C.LOCAL_ENTROPY_MIN_STEP:
+                    ended = p_cur
+                    break
+                p_try = p_cur + step
+            if ended is not None:
+                break
+            p_cur, x_cur = p_try, x
+            hist.append((p_cur, x_cur))
+            if p_try == pt:
+                out[pt] = x
+                break
+        if ended is not None:
+            break
+    for pt in targets:
+        out.setdefault(pt, None)
+    return out, ended
+
+
+def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve:
+    """Franz–Parisi local entropy S(d) around ``reference`` solutions of ``model``.
+
+    Parameters
+    ----------
+    model : str
+        Catalogue RS model with a margin channel (``binary-perceptron``).
+    controls : dict
+        ``alpha`` and ``kappa``.
+    reference : str
+        ``"typical"`` or ``"margin=K"``.
+    distances : sequence of float
+        Distances d = (1-p)/2 in (0, 1/2).
+    """
+    t0 = time.perf_counter()
+    if not isinstance(model, str):
+        raise ParameterError("model", "local_entropy takes a catalogue model name")
+    rs, m = fp_model(model)
+    controls = validate_controls(rs, controls)
+    kref = parse_reference(reference, controls["kappa"])
+    d = np.asarray(distances, float).ravel()
+    if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
+        raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
+    prior = rs.free_energy.meta["prior"]
+    p_req = 1 - 2 * d
+    n = len(d)
+
+    def result(status_list, S, res, xs, refsad, d_typ, message, spinodal=None):
+        conv = [i for i in range(n) if status_list[i] == "converged"]
+        below = [i for i in conv if d[i] <= d_typ]
+        iso = [d[i] for i in below if S[i] < 0]
+        mono = None
+        if len(below) >= 2:
+            order = sorted(below, key=lambda i: d[i])
+            vals = [S[i] for i in order]
+            mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
+        names = m.variables
+        return LocalEntropyCurve(
+            model=model, reference=reference, controls={**controls, "kappa_ref": kref},
+            distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
+            local_entropy=[float(S[i]) if status_list[i] == "converged" else None for i in range(n)],
+            status=list(status_list),
+            residual=[float(res[i]) if res[i] is not None else None for i in range(n)],
+            variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
+                       for k, nm in enumerate(names)},
+            alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
+            reference_saddle=refsad, typical_distance=float(d_typ),
+            isolation_distance=float(max(iso)) if iso else None, monotonic=mono,
+            spinodal=spinodal, success=all(s == "converged" for s in status_list),
+            message=message, seconds=time.perf_counter() - t0)
+
+    # 1. the reference problem
+    a = controls["alpha"]
+    ref = solve_saddle(rs, {**controls, "kappa": kref})
+    refsad = {"q_ref": ref.order_parameters.get("q"), "qhat_ref": ref.conjugates.get("qhat"),
+              "entropy": ref.free_entropy, "kappa_ref": kref, "status": ref.status}
+    if not ref.success:
+        st = ["reference_failed"] * n
+        return result(st, [None] * n, [None] * n, [None] * n, refsad, float("nan"),
+                      f"the reference RS problem did not converge: {ref.message}")
+    qt, qht = refsad["q_ref"], refsad["qhat_ref"]
+    base = {"alpha": a, "kappa": controls["kappa"], "kappa_ref": kref, "q_ref": qt, "qhat_ref": qht}
+
+    # 2. starting point at the typical overlap of the *constrained* problem's reference
+    if kref == controls["kappa"]:
+        p0 = qt
+        x0 = np.array([qt, qt, qht, qht, qht])
+    else:
+        # continue in κ̃ from κ at fixed p = q̃(κ), updating the reference saddle
+        r0 = solve_saddle(rs, controls)
+        if not r0.success:
+            st = ["reference_failed"] * n
+            return result(st, [None] * n, [None] * n, [None] * n, refsad, float("nan"),
+                          f"the RS problem at kappa did not converge: {r0.message}")
+        q0, qh0 = r0.order_parameters["q"], r0.conjugates["qhat"]
+        p0, x = q0, np.array([q0, q0, qh0, qh0, qh0])
+        k_path = np.linspace(controls["kappa"], kref, C.LOCAL_ENTROPY_KAPPA_STEPS + 1)[1:]
+        prev = r0
+        for kk in k_path:
+            rr = solve_saddle(rs, {**controls, "kappa": float(kk)}, x0=prev, method="newton")
+            if not rr.success:
+                rr = solve_saddle(rs, {**controls, "kappa": float(kk)})
+            if not rr.success:
+                st = ["reference_failed"] * n
+                return result(st, [None] * n, [None] * n, [None] * n, refsad, float("nan"),
+                              f"no RS reference at kappa_ref={kk:.4g}: {rr.message}")
+            prev = rr
+            cc = {**base, "kappa_ref": float(kk), "q_ref": rr.order_parameters["q"],
+                  "qhat_ref": rr.conjugates["qhat"], "p": p0}
+            xn = _solve(m, cc, x)
+            if xn is None:
+                st = ["branch_ended"] * n
+                return result(st, [None] * n, [None] * n, [None] * n, refsad, (1 - p0) / 2,
+                              f"lost the Franz–Parisi saddle continuing kappa_ref to {kk:.4g}")
+            x = xn
+        x0 = x
+
+    d_typ = (1 - p0) / 2
+    # 3. continuation in p, both directions
+    up = sorted([p for p in p_req if p > p0])
+    down = sorted([p for p in p_req if p <= p0], reverse=True)
+    sols = {}
+    ends = []
+    for targets in (up, down):
+        if targets:
+            got, ended = _march(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
+            sols.update(got)
+            if ended is not None:
+                ends.append((1 - ended) / 2)
+    status, S, res, xs = [], [], [], []
+    for p in p_req:
+        x = sols.get(p)
+        if x is None:
+            status.append("branch_ended")
+            S.append(None)
+            res.append(None)
+            xs.append(None)
+            continue
+        c = {**base, "p": float(p)}
+        v, g, _ = m.value_and_derivatives(x, c)
+        r = float(np.max(np.abs(g)))
+        status.append("converged" if r < C.SOLVER_TOL and np.isfinite(v) else "non_finite")
+        S.append(float(v))
+        res.append(r)
+        xs.append(x)
+    spin = min(ends) if ends else None
+    msg = "all points converged" if all(s == "converged" for s in status) else (
+        f"RS branch ended near d = {spin:.4g}" if spin is not None else "some points failed")
+    return result(status, S, res, xs, refsad, d_typ, msg, spinodal=spin)
