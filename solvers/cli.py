@@ -5,7 +5,9 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica models [--json]
     replica solve MODEL --set alpha=0.6 --set kappa=0 [--method auto] [--tol T] [--x0 q=0.3] [--json]
     replica capacity MODEL --set kappa=0.5 [--json]
-    replica equations MODEL [--ansatz rs]
+    replica equations MODEL [--ansatz rs|franz-parisi]
+    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 --reference typical|margin=K \
+        --distances START:STOP:NUM [--json]
 
 Bad input (unknown model or parameter, missing parameter, NaN, out-of-domain value)
 prints one line ``replica: error: ...`` naming the parameter and exits with code 2.
@@ -119,10 +121,45 @@ def cmd_capacity(args):
 
 def cmd_equations(args):
     fe = _model(args.model)
-    if args.ansatz != "rs":
-        raise UsageError(f"unknown ansatz {args.ansatz!r} for {args.model}; available: rs")
+    if args.ansatz == "franz-parisi":
+        from solvers.local_entropy import fp_model
+        fe = fp_model(args.model)[1].free_energy
+    elif args.ansatz != "rs":
+        raise UsageError(f"unknown ansatz {args.ansatz!r} for {args.model}; available: rs, franz-parisi")
     print(fe.latex())
     return 0
+
+
+def _parse_distances(spec):
+    import numpy as np
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"--distances expects START:STOP:NUM, got {spec!r}")
+    try:
+        a, b, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UsageError(f"--distances expects START:STOP:NUM with numbers, got {spec!r}") from None
+    if n < 1 or not (0 < a < 0.5 and 0 < b < 0.5):
+        raise UsageError(f"distances must lie in (0, 0.5) and NUM >= 1, got {spec!r}")
+    return np.linspace(a, b, n)
+
+
+def cmd_local_entropy(args):
+    _model(args.model)
+    controls = _parse_sets(args.set)
+    ds = _parse_distances(args.distances)
+    from solvers.local_entropy import local_entropy
+    r = local_entropy(args.model, controls, reference=args.reference, distances=ds)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+    else:
+        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}  "
+              f"reference {r.reference}")
+        print(f"  {r.message}; typical distance {r.typical_distance:.6g}")
+        print(f"  {'d':>10} {'S(d)':>14} {'alpha=0 bound':>14}  status")
+        for i, dd in enumerate(r.distance):
+            print(f"  {dd:>10.6g} {_fmt(r.local_entropy[i]):>14} {r.alpha0_bound[i]:>14.8g}  {r.status[i]}")
+    return 0 if r.success else 1
 
 
 def build_parser():
@@ -149,6 +186,13 @@ def build_parser():
     e.add_argument("model")
     e.add_argument("--ansatz", default="rs")
     e.set_defaults(func=cmd_equations)
+    le = sub.add_parser("local-entropy", help="Franz-Parisi local entropy S(d) around references")
+    le.add_argument("model")
+    le.add_argument("--set", action="append", metavar="NAME=VALUE")
+    le.add_argument("--reference", required=True, help="typical | margin=K")
+    le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
+    le.add_argument("--json", action="store_true")
+    le.set_defaults(func=cmd_local_entropy)
     return p
 
 

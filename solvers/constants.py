@@ -87,6 +87,9 @@ HYBR_FACTOR = 0.1
 #: constrained field at the typical Franz–Parisi point) come out as -1e-17; 1e-12 is
 #: ~1e4 ulps of an O(1) variance and far below any physical one.
 SQRT_ROUNDING = 1e-12
+#: ... and read as SQRT_FLOOR, so that √V = 1e-50: forms √V·(a/√V) evaluate to a,
+#: and up to third inverse powers of √V stay far from overflow (1e150).
+SQRT_FLOOR = 1e-100
 
 #: Local-entropy continuation in the overlap p: largest step (small enough for the
 #: secant predictor to stay inside the region where the residual variance of the
@@ -95,3 +98,5 @@ SQRT_ROUNDING = 1e-12
 LOCAL_ENTROPY_MAX_STEP = 0.02
 LOCAL_ENTROPY_MIN_STEP = 1e-5
 LOCAL_ENTROPY_KAPPA_STEPS = 10
+#: Newton iterations per continuation point (a warm start converges in 3-6).
+LOCAL_ENTROPY_NEWTON_MAXITER = 15

@@ -153,9 +153,12 @@ def _solve(m, c, guess):
     """Newton from ``guess``; if the Jacobian there is singular/non-finite (e.g. exactly
     on the typical point, where two variances vanish), from slightly perturbed guesses."""
     guess = np.asarray(guess, float)
-    for scale in (0.0, 1e-6, 1e-4):
+    for scale in (0.0, 1e-6):
         g = guess * (1 + scale * np.array([1.0, -1.0, 2.0, -1.0, 0.5])[: len(guess)])
-        x, _, status, _ = _newton(_Counter(m, c), g, C.SOLVER_TOL, C.NEWTON_MAXITER, max_backtracks=20)
+        # a good predictor converges in a few iterations; a bad one is cheaper to
+        # replace by a shorter continuation step than to rescue
+        x, _, status, _ = _newton(_Counter(m, c), g, C.SOLVER_TOL, C.LOCAL_ENTROPY_NEWTON_MAXITER,
+                                  max_backtracks=8)
         if status == "converged":
             return x
     return None
@@ -169,6 +172,9 @@ def _march(m, base, x0, p0, targets, max_step):
     p_cur, x_cur = p0, np.asarray(x0, float)
     ended = None
     for pt in targets:
+        if pt == p_cur:
+            out[pt] = x_cur
+            continue
         while True:
             step = pt - p_cur
             if abs(step) > max_step:

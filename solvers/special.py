@@ -23,14 +23,17 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def sqrt(x):
-    """√x, with rounding-level negatives (|x| < constants.SQRT_ROUNDING) read as 0.
+    """√x, with arguments in (-SQRT_ROUNDING, SQRT_FLOOR) read as SQRT_FLOOR.
 
     Variances such as q1 - t²/q̃ - (p-t)²/(1-q̃) vanish exactly at physical points
-    (the typical overlap of a Franz–Parisi potential) and come out as -1e-17 in
-    floating point; genuinely negative arguments still give NaN.
+    (the typical overlap of a Franz–Parisi potential) and come out as ±1e-17 in
+    floating point, where derivative expressions contain √V·(a/√V) forms that are
+    finite but read 0·∞. With a tiny positive floor (√ = 1e-50) these evaluate to
+    their limit and plain √V terms to 1e-50 ≈ 0. Genuinely negative arguments still
+    give NaN.
     """
     x = np.asarray(x, dtype=float)
-    return np.sqrt(np.where((x < 0) & (x > -C.SQRT_ROUNDING), 0.0, x))
+    return np.sqrt(np.where((x < C.SQRT_FLOOR) & (x > -C.SQRT_ROUNDING), C.SQRT_FLOOR, x))
 
 
 def gauss(x):

@@ -1,0 +1,198 @@
+"""Franz–Parisi potential and local entropy (issue: where the wide flat minima are).
+
+Sources: Huang & Kabashima, PRE 90, 052813 (2014) (typical binary solutions are
+isolated); Baldassi et al., PRL 127, 278301 (2021) (higher-margin references have
+higher local entropy); analytic limits (α = 0 log-volume, typical-point identity).
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.special import log_ndtr, ndtr
+
+from solvers import solve_saddle
+from solvers.codegen import compile_expression, compile_model
+from solvers.local_entropy import fp_model, local_entropy
+
+
+@pytest.fixture(scope="module")
+def fp():
+    return fp_model("binary-perceptron")[1]
+
+
+def _rs(alpha, kappa):
+    r = solve_saddle("binary-perceptron", {"alpha": alpha, "kappa": kappa})
+    assert r.success
+    return r.order_parameters["q"], r.conjugates["qhat"], r.free_entropy
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6, 0.95])
+def test_alpha_zero_is_the_log_volume(fp, p):
+    """At α = 0 the FP entropy is −d ln d − (1−d) ln(1−d), d = (1−p)/2, at the exact
+    saddle q̂1 = t̂ = 0, p̂ = atanh p, q1 = p², t = p q̃ (q̃ = E tanh²(√q̂̃ z)).
+    Tolerance 1e-10: 40-node Legendre pieces on [0, 11] integrate the Gaussian-weighted
+    posterior to ~3e-11. The q1 and t equations read q̂1/2 = 0 and t̂ = 0 at α = 0
+    (the energetic gradient is multiplied by α and is 0/0 where its residual variance
+    vanishes, so only the conjugate equations are evaluated)."""
+    qhr = 1.3
+    qr = float(mpmath.quad(lambda z: mpmath.tanh(mpmath.sqrt(qhr) * z)**2 * mpmath.npdf(z),
+                           [-mpmath.inf, 0, mpmath.inf]))
+    c = dict(alpha=0.0, kappa=0.0, kappa_ref=0.0, p=p, q_ref=qr, qhat_ref=qhr)
+    x = [p * p, p * qr, 0.0, 0.0, math.atanh(p)]
+    v, g, _ = fp.value_and_derivatives(x, c)
+    d = (1 - p) / 2
+    assert abs(v - (-d * math.log(d) - (1 - d) * math.log(1 - d))) < 1e-10
+    assert np.max(np.abs(g[2:])) < 1e-10
+
+
+@pytest.mark.parametrize("alpha,kappa", [(0.3, 0.0), (0.6, 0.0), (0.4, 0.5), (1.0, -0.5)])
+def test_typical_point_is_the_rs_saddle(fp, alpha, kappa):
+    """κ̃ = κ, p = q̃: (q1, t, q̂1, t̂, p̂) = (q̃, q̃, q̂̃, q̂̃, q̂̃) is stationary and Φ_FP
+    equals the RS entropy (PHYSICS.md §3; Franz–Parisi 1995). 1e-9: quadrature."""
+    q, qh, s = _rs(alpha, kappa)
+    c = dict(alpha=alpha, kappa=kappa, kappa_ref=kappa, p=q, q_ref=q, qhat_ref=qh)
+    v, g, _ = fp.value_and_derivatives([q, q, qh, qh, qh], c)
+    assert abs(v - s) < 1e-9
+    assert np.max(np.abs(g)) < 1e-9
+
+
+def test_typical_curve_peaks_at_the_rs_entropy():
+    """S(d) ≤ s_RS, with equality at the typical distance (1 − q̃)/2."""
+    q, qh, s = _rs(0.5, 0.0)
+    dt = (1 - q) / 2
+    ds = [dt - 0.05, dt - 0.01, dt, dt + 0.01, dt + 0.05]
+    c = local_entropy("binary-perceptron", {"alpha": 0.5, "kappa": 0.0}, reference="typical",
+                      distances=ds)
+    assert c.success, c.message
+    S = np.array(c.local_entropy)
+    assert abs(S[2] - s) < 1e-9
+    assert np.all(S <= s + 1e-9)
+    assert S[1] < s and S[3] < s
+
+
+def test_typical_solutions_are_isolated_alpha_04():
+    """Huang & Kabashima 2014: around typical solutions of the binary perceptron the FP
+    entropy is negative at small distance for every α > 0. At α = 0.4 an independent
+    numpy prototype (different code: conjugates eliminated, 2-D form of the energetic
+    term, product Gauss–Legendre panels) gives S(0.001) = −0.00401 and the zero crossing
+    d0 ≈ 0.00300 (bracket 0.00291–0.00315); tolerance 2e-5 on S (its quoted digits)."""
+    ds = [0.001, 0.0029, 0.0032, 0.02]
+    c = local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                      distances=ds)
+    assert c.success, c.message
+    S = c.local_entropy
+    assert abs(S[0] - (-0.00401)) < 2e-5
+    assert S[1] < 0 < S[2]          # the zero crossing is bracketed as in the prototype
+    assert c.isolation_distance == 0.0029
+    assert c.monotonic
+
+
+def test_typical_solutions_are_isolated_alpha_06():
+    """Same at α = 0.6: the prototype's zero crossing is d0 ≈ 0.0158 (0.0155–0.0168)."""
+    c = local_entropy("binary-perceptron", {"alpha": 0.6, "kappa": 0.0}, reference="typical",
+                      distances=[0.012, 0.0155, 0.0168, 0.03])
+    assert c.success, c.message
+    S = c.local_entropy
+    assert S[0] < 0 and S[1] < 0 < S[2] < S[3]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.2, 0.7])
+def test_isolation_at_other_loads(alpha):
+    """Huang–Kabashima at two more loads (slow: small distances need fine grids)."""
+    c = local_entropy("binary-perceptron", {"alpha": alpha, "kappa": 0.0}, reference="typical",
+                      distances=[0.001, 0.003, 0.03])
+    ok = [s for s, st in zip(c.local_entropy, c.status) if st == "converged"]
+    assert ok and ok[0] < 0
+
+
+def test_higher_margin_references_have_higher_local_entropy():
+    """Baldassi et al. PRL 2021: at fixed α and small d, S grows with κ̃ (toward the α = 0
+    bound). α = 0.4, κ = 0, κ̃ ∈ {0 (typical), 0.25, 0.5}. The independent prototype
+    gives S(d = 0.2019) = 0.32508, 0.34437, 0.36010 for these κ̃ (checked to 1e-4)."""
+    ds = [0.005, 0.05, 0.2019]
+    curves = [local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference=ref,
+                            distances=ds) for ref in ("typical", "margin=0.25", "margin=0.5")]
+    for c in curves:
+        assert c.success, c.message
+    S = np.array([c.local_entropy for c in curves])
+    assert np.all(np.diff(S, axis=0) > 0)
+    assert np.all(S <= np.array(curves[0].alpha0_bound) + 1e-12)
+    assert np.allclose(S[:, 2], [0.32508, 0.34437, 0.36010], atol=1e-4)
+
+
+def test_energetic_term_against_independent_triple_quadrature(fp):
+    """The 3-level nested, truncated average (NumPy, split Gauss–Legendre) against
+    scipy tplquad of a hand-written integrand (independent code); 1e-9 absolute."""
+    q1, t, qr, p, ka, kr = 0.6, 0.3, 0.4, 0.5, 0.1, 0.3
+    fe = fp.free_energy
+    syms = list(fe.variables) + list(fe.controls)
+    vals = [q1, t, 1.0, 0.5, 0.5, 1.0, ka, kr, p, qr, 1.0]
+    ours = compile_expression(fe.term("energetic").expr, syms)(*vals)
+    res = math.sqrt(q1 - t**2 / qr - (p - t)**2 / (1 - qr))
+    G = lambda u: math.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+
+    def f(y, x, z):
+        m = t / math.sqrt(qr) * z + (p - t) / math.sqrt(1 - qr) * x + res * y
+        x0 = (kr - math.sqrt(qr) * z) / math.sqrt(1 - qr)
+        return G(z) * G(x) * G(y) * log_ndtr(-(ka - m) / math.sqrt(1 - q1)) / ndtr(-x0)
+
+    ref, err = integrate.tplquad(f, -10, 10, lambda z: (kr - math.sqrt(qr) * z) / math.sqrt(1 - qr),
+                                 lambda z: 12, lambda z, x: -10, lambda z, x: 10,
+                                 epsabs=1e-11, epsrel=1e-11)
+    assert abs(ours - ref) < 1e-9
+
+
+@pytest.mark.slow
+def test_entropic_term_against_mpmath(fp):
+    """The nested entropic average (posterior over the reference weight, inner η
+    average) against mpmath.quad at 30 digits; 1e-10."""
+    fe = fp.free_energy
+    syms = list(fe.variables) + list(fe.controls)
+    q1h, th, ph, qhr = 1.2, 0.4, 0.8, 0.5
+    vals = [0.6, 0.25, q1h, th, ph, 0.4, 0.0, 0.2, 0.6, 0.3, qhr]
+    ours = compile_expression(fe.term("entropic").expr, syms)(*vals)
+    with mpmath.workdps(30):
+        A, B = th / mpmath.sqrt(qhr), mpmath.sqrt(q1h - th**2 / qhr)
+
+        def inner(z, s):
+            return mpmath.quad(lambda e: mpmath.log(2 * mpmath.cosh(A * z + B * e + (ph - th) * s))
+                               * mpmath.npdf(e), [-mpmath.inf, mpmath.inf])
+
+        def outer(z):
+            g = mpmath.sqrt(qhr) * z
+            w = (1 + mpmath.tanh(g)) / 2
+            return (w * inner(z, 1) + (1 - w) * inner(z, -1)) * mpmath.npdf(z)
+
+        ref = -q1h / 2 + mpmath.quad(outer, [-mpmath.inf, 0, mpmath.inf])
+    assert abs(ours - float(ref)) < 1e-10
+
+
+def test_bad_reference_and_distances():
+    from solvers import ParameterError
+    with pytest.raises(ParameterError) as e:
+        local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="wide",
+                      distances=[0.1])
+    assert e.value.parameter == "reference"
+    with pytest.raises(ParameterError) as e:
+        local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                      distances=[0.0, 0.1])
+    assert e.value.parameter == "distances"
+
+
+def test_cli_local_entropy_json():
+    p = subprocess.run([sys.executable, "-m", "solvers.cli", "local-entropy", "binary-perceptron",
+                        "--set", "alpha=0.6", "--set", "kappa=0", "--reference", "typical",
+                        "--distances", "0.02:0.2:4", "--json"], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    for key in ("distance", "local_entropy", "status", "alpha0_bound"):
+        assert len(d[key]) == 4
+    assert d["status"] == ["converged"] * 4
