@@ -18,3 +18,14 @@ def test_capacity_figure_quick(tmp_path):
     # RS instability exactly on the negative-margin side of the spherical curve
     assert all(s is False for k, s in zip(sph["kappa"], sph["rs_stable"]) if k < 0)
     assert all(s is True for k, s in zip(sph["kappa"], sph["rs_stable"]) if k > 0)
+
+
+def test_local_entropy_figure_quick(tmp_path):
+    from figures import local_entropy
+    out = local_entropy.main(quick=True, outdir=tmp_path)
+    assert out["ok"]
+    data = json.loads(out["data"].read_text())
+    typ, high = data["curves"]["typical"], data["curves"]["margin=0.5"]
+    # isolation around typical references, near-bound local entropy around high-margin ones
+    assert typ["local_entropy"][0] < 0 < high["local_entropy"][0]
+    assert abs(high["local_entropy"][0] - high["alpha0_bound"][0]) < 1e-3
