@@ -65,22 +65,22 @@ _LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- printing
+#: replica special function -> name of its implementation in solvers.special (NumPy,
+#: module alias `_rt`) and solvers.special.MP (mpmath, alias `_mp`)
+_RUNTIME = {"LogH": "log_h", "H": "h", "GH": "gh", "Gauss": "gauss", "LogCosh2": "logcosh2"}
+
+
+def _with_runtime(printer_cls, alias):
+    """Give a SymPy printer one `_print_<Function>` method per special function."""
+    for fname, impl in _RUNTIME.items():
+        def method(self, e, impl=impl):
+            return "%s.%s(%s)" % (alias, impl, self._print(e.args[0]))
+        setattr(printer_cls, "_print_" + fname, method)
+    return printer_cls
+
+
+@functools.partial(_with_runtime, alias="_rt")
 class _NumpyPrinter(SciPyPrinter):
-    def _print_LogH(self, e):
-        return "_rt.log_h(%s)" % self._print(e.args[0])
-
-    def _print_H(self, e):
-        return "_rt.h(%s)" % self._print(e.args[0])
-
-    def _print_GH(self, e):
-        return "_rt.gh(%s)" % self._print(e.args[0])
-
-    def _print_Gauss(self, e):
-        return "_rt.gauss(%s)" % self._print(e.args[0])
-
-    def _print_LogCosh2(self, e):
-        return "_rt.logcosh2(%s)" % self._print(e.args[0])
-
     def _print_Heaviside(self, e):
         return "numpy.heaviside(%s, 0.5)" % self._print(e.args[0])
 
@@ -92,22 +92,8 @@ class _NumpyPrinter(SciPyPrinter):
         return super()._print_Pow(e, rational=rational)
 
 
+@functools.partial(_with_runtime, alias="_mp")
 class _MpPrinter(MpmathPrinter):
-    def _print_LogH(self, e):
-        return "_mp.log_h(%s)" % self._print(e.args[0])
-
-    def _print_H(self, e):
-        return "_mp.h(%s)" % self._print(e.args[0])
-
-    def _print_GH(self, e):
-        return "_mp.gh(%s)" % self._print(e.args[0])
-
-    def _print_Gauss(self, e):
-        return "_mp.gauss(%s)" % self._print(e.args[0])
-
-    def _print_LogCosh2(self, e):
-        return "_mp.logcosh2(%s)" % self._print(e.args[0])
-
     def _print_Heaviside(self, e):
         return "(mpmath.mpf(1) if (%s) > 0 else mpmath.mpf(0))" % self._print(e.args[0])
 
