@@ -253,45 +253,6 @@ class FreeEnergy:
                 out[v] = tidy(s)
         return out
 
-    def reparametrized(self, mapping, name=None) -> "FreeEnergy":
-        r"""The same free entropy in new saddle variables.
-
-        Parameters
-        ----------
-        mapping : dict
-            ``{old_variable: (new_variable, expression)}``: ``old = expression`` in
-            terms of the new variable (and of the other variables and controls). The
-            new variable takes the old one's place in the packed order.
-
-        The old variables are kept as observables (reported at the solution). Use it to
-        make physical constraints box constraints (e.g. a residual variance
-        :math:`R = q_1 - t^2/\tilde q - \dots \ge 0` as a variable: then √R is the
-        square root of a symbol and √R·R^{-1/2} cancels exactly), or to resolve a
-        boundary layer (ε = 1 - q, log of a diverging conjugate).
-        """
-        sub = {old: expr for old, (_, expr) in mapping.items()}
-        newvar = {old: nv for old, (nv, _) in mapping.items()}
-        # substitute sequentially so that expressions may refer to other old variables
-        def apply(e):
-            for _ in range(len(sub) + 1):
-                e2 = e.xreplace(sub)
-                if e2 == e:
-                    break
-                e = e2
-            return e
-        terms = [Term(t.name, apply(t.expr), t.source) for t in self.terms]
-        obs = [Observable(o.name, apply(o.expr), o.source, o.description, o.stable_if)
-               for o in self.observables]
-        obs += [Observable(old.name, apply(old), "reparametrization", f"original variable {old.name}")
-                for old in mapping]
-        order = tuple(newvar.get(v, v) for v in self.order_parameters)
-        conj = tuple(newvar.get(v, v) for v in self.conjugates)
-        meta = dict(self.meta)
-        meta["reparametrization"] = {old.name: newvar[old].name for old in mapping}
-        return FreeEnergy(name=name or self.name, terms=terms, order_parameters=order,
-                          conjugates=conj, controls=self.controls, observables=obs,
-                          description=self.description, meta=meta)
-
     # -- presentation ------------------------------------------------------------
     def latex(self) -> str:
         """LaTeX: the free entropy term by term (with sources), then the saddle equations."""

@@ -394,8 +394,8 @@ def solve_saddle(model, controls, x0=None, method="auto", tol=None, options=None
 
 def _finish(m, controls, x, status, msg, nit, cnt, used, tol, t0):
     x = np.asarray(x, dtype=float)
-    g, hess = m.jacobian(x, controls)
-    value = float(m.value(x, controls))
+    value, g, hess = m.value_and_derivatives(x, controls)
+    value = float(value)
     residual = float(np.max(np.abs(g))) if np.all(np.isfinite(g)) else float("inf")
     if status == "converged" and not residual < tol:
         # fixed point converged in step size but not in gradient: say so
