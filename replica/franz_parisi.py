@@ -101,10 +101,23 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
     B = sp.Symbol("B", real=True)
 
     # entropic part
-    field = th / sp.sqrt(qhr) * z + sp.sqrt(q1h - th**2 / qhr) * eta + (ph - th) * s
-    inner = GaussianAverage(prior.log_partition(B, q1h).subs(B, field), eta)
-    entropic = prior.constant(q1h) + GaussianAverage(
-        posterior_average(prior, inner, s, sp.sqrt(qhr) * z), z)
+    if prior.name == "spherical":
+        # Gaussian weights: the log-volume of the constrained replicas given the
+        # references is a log-determinant; with the conjugates eliminated exactly,
+        # ½[ln(1-q1) + (q1-γ)/(1-q1)], γ = [(p²-t²)(1-q̃) - q̃(p-t)²]/(1-q̃)²
+        # (γ is the part of q1 explained by the references). α = 0 gives ½ ln(1-p²)
+        # and p = q1 = t = q̃ gives Gardner's ½ln(1-q̃) + q̃/(2(1-q̃)) (tested).
+        gamma = ((p**2 - t**2) * (1 - qr) - qr * (p - t)**2) / (1 - qr)**2
+        entropic = (sp.log(1 - q1) + (q1 - gamma) / (1 - q1)) / 2
+        coupling = sp.S.Zero
+        conjugates = ()
+    else:
+        field = th / sp.sqrt(qhr) * z + sp.sqrt(q1h - th**2 / qhr) * eta + (ph - th) * s
+        inner = GaussianAverage(prior.log_partition(B, q1h).subs(B, field), eta)
+        entropic = prior.constant(q1h) + GaussianAverage(
+            posterior_average(prior, inner, s, sp.sqrt(qhr) * z), z)
+        coupling = q1 * q1h / 2 - ph * p + th * t
+        conjugates = (q1h, th, ph)
 
     # energetic part
     V = 1 - q1
@@ -116,13 +129,13 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
     energetic = alpha * GaussianAverage(ref_avg, z)
 
     terms = [
-        Term("coupling", q1 * q1h / 2 - ph * p + th * t, _SRC),
+        Term("coupling", coupling, _SRC),
         Term("entropic", entropic, _SRC + "; " + prior.source),
         Term("energetic", energetic, _SRC + "; " + channel.source),
     ]
     ref_controls = tuple(c for c in reference.controls() if c not in channel.controls())
     return FreeEnergy(
-        name=name, terms=terms, order_parameters=(q1, t), conjugates=(q1h, th, ph),
+        name=name, terms=terms, order_parameters=(q1, t), conjugates=conjugates,
         controls=(alpha,) + tuple(channel.controls()) + ref_controls + (p, qr, qhr),
         description=description,
         meta={"ansatz": "franz-parisi", "prior": prior, "channel": channel, "reference": reference,

@@ -275,9 +275,10 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     base = {"alpha": a, "kappa": controls["kappa"], "kappa_ref": kref, "q_ref": qt, "qhat_ref": qht}
 
     # 2. starting point at the typical overlap of the *constrained* problem's reference
+    nvar = len(m.variables)  # 5 for ±1 weights (q1, t, q̂1, t̂, p̂); 2 for spherical
     if kref == controls["kappa"]:
         p0 = qt
-        x0 = np.array([qt, qt, qht, qht, qht])
+        x0 = np.array([qt, qt, qht, qht, qht][:nvar])
     else:
         # continue in κ̃ from κ at fixed p = q̃(κ), updating the reference saddle
         r0 = solve_saddle(rs, controls)
@@ -286,7 +287,7 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
             return result(st, [None] * n, [None] * n, [None] * n, refsad, float("nan"),
                           f"the RS problem at kappa did not converge: {r0.message}")
         q0, qh0 = r0.order_parameters["q"], r0.conjugates["qhat"]
-        p0, x = q0, np.array([q0, q0, qh0, qh0, qh0])
+        p0, x = q0, np.array([q0, q0, qh0, qh0, qh0][:nvar])
         k_path = np.linspace(controls["kappa"], kref, C.LOCAL_ENTROPY_KAPPA_STEPS + 1)[1:]
         prev = r0
         for kk in k_path:

@@ -196,3 +196,46 @@ def test_cli_local_entropy_json():
     for key in ("distance", "local_entropy", "status", "alpha0_bound"):
         assert len(d[key]) == 4
     assert d["status"] == ["converged"] * 4
+
+
+# --------------------------------------------------------------------------- spherical
+@pytest.fixture(scope="module")
+def fp_sph():
+    return fp_model("spherical-perceptron")[1]
+
+
+@pytest.mark.parametrize("p", [0.3, 0.8])
+def test_spherical_alpha_zero_is_the_log_volume(fp_sph, p):
+    """Spherical weights: at α = 0 the FP entropy is ½ ln(1 − p²) (cap of the sphere at
+    overlap p), at q1 = p², t = q̃ p; exact up to rounding."""
+    c = dict(alpha=0.0, kappa=-0.5, kappa_ref=-0.5, p=p, q_ref=0.4, qhat_ref=1.0)
+    v, g, _ = fp_sph.value_and_derivatives([p * p, 0.4 * p], c)
+    assert abs(v - 0.5 * math.log(1 - p * p)) < 1e-14
+    assert np.max(np.abs(g)) < 1e-12
+
+
+def test_spherical_typical_point_is_gardner():
+    """Negative-margin spherical perceptron (κ = −0.5, α = 2, RS-stable there): the FP
+    entropy at p = q̃ is stationary and equals Gardner's RS entropy (−0.842513 in the
+    independent prototype)."""
+    m = fp_model("spherical-perceptron")[1]
+    r = solve_saddle("spherical-perceptron", {"alpha": 2.0, "kappa": -0.5})
+    q, qh = r.order_parameters["q"], r.conjugates["qhat"]
+    c = dict(alpha=2.0, kappa=-0.5, kappa_ref=-0.5, p=q, q_ref=q, qhat_ref=qh)
+    v, g, _ = m.value_and_derivatives([q, q], c)
+    assert abs(v - r.free_entropy) < 1e-9 and abs(v - (-0.842513)) < 1e-6
+    assert np.max(np.abs(g)) < 1e-9
+
+
+def test_spherical_negative_margin_ordering():
+    """Baldassi et al. PRL 2021 / Unveiling: for the negative-margin spherical perceptron
+    too, references of larger margin have higher local entropy at every distance below
+    the typical one (κ = −0.5, α = 2, κ̃ = −0.25)."""
+    ds = [0.001, 0.01, 0.107]
+    a = local_entropy("spherical-perceptron", {"alpha": 2.0, "kappa": -0.5}, reference="typical",
+                      distances=ds)
+    b = local_entropy("spherical-perceptron", {"alpha": 2.0, "kappa": -0.5},
+                      reference="margin=-0.25", distances=ds)
+    assert a.success and b.success
+    assert all(y > x for x, y in zip(a.local_entropy, b.local_entropy))
+    assert all(s < bd for s, bd in zip(b.local_entropy, b.alpha0_bound))
