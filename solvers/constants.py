@@ -100,3 +100,7 @@ LOCAL_ENTROPY_MIN_STEP = 1e-5
 LOCAL_ENTROPY_KAPPA_STEPS = 10
 #: Newton iterations per continuation point (a warm start converges in 3-6).
 LOCAL_ENTROPY_NEWTON_MAXITER = 15
+#: Continuation steps per direction before giving up: near the end of the RS branch
+#: (q1 -> 1) each evaluation needs finely graded meshes and steps keep halving; the
+#: remaining points are then reported as branch_ended at the last distance reached.
+LOCAL_ENTROPY_MAX_SOLVES = 200

@@ -171,6 +171,7 @@ def _march(m, base, x0, p0, targets, max_step):
     hist = [(p0, np.asarray(x0, float))]
     p_cur, x_cur = p0, np.asarray(x0, float)
     ended = None
+    budget = C.LOCAL_ENTROPY_MAX_SOLVES
     for pt in targets:
         if pt == p_cur:
             out[pt] = x_cur
@@ -190,10 +191,11 @@ def _march(m, base, x0, p0, targets, max_step):
                 x = _solve(m, {**base, "p": p_try}, guess)
                 if x is None and len(hist) >= 2:
                     x = _solve(m, {**base, "p": p_try}, x_cur)
+                budget -= 1
                 if x is not None:
                     break
                 step /= 2
-                if abs(step) < C.LOCAL_ENTROPY_MIN_STEP:
+                if abs(step) < C.LOCAL_ENTROPY_MIN_STEP or budget <= 0:
                     ended = p_cur
                     break
                 p_try = p_cur + step

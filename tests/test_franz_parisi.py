@@ -103,13 +103,15 @@ def test_typical_solutions_are_isolated_alpha_06():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("alpha", [0.2, 0.7])
+@pytest.mark.parametrize("alpha", [0.5, 0.7])
 def test_isolation_at_other_loads(alpha):
-    """Huang–Kabashima at two more loads (slow: small distances need fine grids)."""
+    """Huang–Kabashima at two more loads: the zero crossing d0 grows with α (0.0030 at
+    α = 0.4, 0.0158 at α = 0.6 in the independent prototype), so S(0.003) < 0 for
+    α ≥ 0.5."""
     c = local_entropy("binary-perceptron", {"alpha": alpha, "kappa": 0.0}, reference="typical",
-                      distances=[0.001, 0.003, 0.03])
-    ok = [s for s, st in zip(c.local_entropy, c.status) if st == "converged"]
-    assert ok and ok[0] < 0
+                      distances=[0.003, 0.05])
+    assert c.success, c.message
+    assert c.local_entropy[0] < 0 < c.local_entropy[1]
 
 
 def test_higher_margin_references_have_higher_local_entropy():
