@@ -12,6 +12,7 @@ from .averages import E, GaussianAverage, averages_in, correlated, integrate_by_
 from .catalogue import CATALOGUE, get_model, model_names
 from .components import (CHANNELS, PRIORS, BinaryPrior, Channel, ErrorCountingChannel,
                          MarginChannel, Prior, SphericalPrior)
+from .franz_parisi import franz_parisi
 from .free_energy import FixedPointUnavailable, FreeEnergy, Observable, Term
 from .functions import GH, Gauss, H, LogCosh2, LogH
 from .symbols import Conjugate, Control, GaussVar, OrderParameter, Parameter
@@ -22,7 +23,7 @@ __all__ = [
     "CATALOGUE", "get_model", "model_names",
     "CHANNELS", "PRIORS", "BinaryPrior", "Channel", "ErrorCountingChannel", "MarginChannel",
     "Prior", "SphericalPrior",
-    "FixedPointUnavailable", "FreeEnergy", "Observable", "Term",
+    "FixedPointUnavailable", "FreeEnergy", "Observable", "Term", "franz_parisi",
     "GH", "Gauss", "H", "LogCosh2", "LogH",
     "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
 ]

@@ -11,11 +11,12 @@
 from .capacity import CapacityResult, capacity, rs_q_to_one_capacity
 from .codegen import CompiledModel, compile_expression, compile_model
 from .errors import ConvergenceError, ParameterError
+from .local_entropy import LocalEntropyCurve, local_entropy
 from .saddle import METHODS, STATUSES, SaddleResult, solve_saddle, validate_controls
 
 __all__ = [
     "CapacityResult", "capacity", "rs_q_to_one_capacity",
     "CompiledModel", "compile_expression", "compile_model",
-    "ConvergenceError", "ParameterError",
+    "ConvergenceError", "ParameterError", "LocalEntropyCurve", "local_entropy",
     "METHODS", "STATUSES", "SaddleResult", "solve_saddle", "validate_controls",
 ]

@@ -37,7 +37,7 @@ def test_public_api_pinned():
         "CATALOGUE", "get_model", "model_names",
         "CHANNELS", "PRIORS", "BinaryPrior", "Channel", "ErrorCountingChannel",
         "MarginChannel", "Prior", "SphericalPrior",
-        "FixedPointUnavailable", "FreeEnergy", "Observable", "Term",
+        "FixedPointUnavailable", "FreeEnergy", "Observable", "Term", "franz_parisi",
         "GH", "Gauss", "H", "LogCosh2", "LogH",
         "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter"])
     for name in replica.__all__:
