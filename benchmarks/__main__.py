@@ -9,7 +9,12 @@
    :mod:`benchmarks.naive` (nested ``quad`` + damped fixed point + ``brentq``);
 3. a 50-point spherical α_c(κ) curve, κ ∈ [−1, 3]: toolkit (``capacity()`` with its
    numerical cross-check, and the vectorised derived limit alone) vs the naive route;
-4. the cold CLI call (fresh process) with a warm and a cold compilation cache.
+4. the cold CLI call (fresh process) with a warm and a cold compilation cache;
+5. the Franz–Parisi local entropy (binary, α = 0.4, κ = 0, typical reference): one
+   evaluation of the 3-level nested energetic average, toolkit vs ``scipy.integrate.
+   tplquad`` of the same integrand (the naive route's building block; a naive
+   5-variable saddle solve would need hundreds of them per point), and the time of a
+   51-point curve d ∈ [0.001, 0.3] after compilation.
 
 Accuracy is reported next to speed: the reference for the spherical curve is
 Gardner's formula by ``scipy.integrate.quad`` at 1e-13, for the binary capacity the
@@ -123,6 +128,41 @@ def bench_cli():
     return out
 
 
+def bench_local_entropy():
+    import math
+    from scipy.special import log_ndtr, ndtr
+    from solvers.codegen import compile_expression
+    from solvers.local_entropy import fp_model, local_entropy
+    _, m = fp_model("binary-perceptron")
+    fe = m.free_energy
+    syms = list(fe.variables) + list(fe.controls)
+    q1, t, qr, p, ka, kr = 0.6, 0.3, 0.4, 0.5, 0.1, 0.3
+    vals = [q1, t, 1.0, 0.5, 0.5, 1.0, ka, kr, p, qr, 1.0]
+    f = compile_expression(fe.term("energetic").expr, syms)
+    f(*vals)
+    ours, t_ours = timed(f, *vals)
+    res = math.sqrt(q1 - t**2 / qr - (p - t)**2 / (1 - qr))
+    G = lambda u: math.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+
+    def g(y, x, z):
+        mm = t / math.sqrt(qr) * z + (p - t) / math.sqrt(1 - qr) * x + res * y
+        x0 = (kr - math.sqrt(qr) * z) / math.sqrt(1 - qr)
+        return G(z) * G(x) * G(y) * log_ndtr(-(ka - mm) / math.sqrt(1 - q1)) / ndtr(-x0)
+
+    (naive, _), t_naive = timed(integrate.tplquad, g, -10, 10,
+                                lambda z: (kr - math.sqrt(qr) * z) / math.sqrt(1 - qr),
+                                lambda z: 12, lambda z, x: -10, lambda z, x: 10,
+                                epsabs=1e-10, epsrel=1e-10)
+    local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                  distances=[0.2])  # compile everything first
+    curve, t_curve = timed(local_entropy, "binary-perceptron", {"alpha": 0.4, "kappa": 0.0},
+                           reference="typical", distances=np.linspace(0.001, 0.3, 51))
+    return {"energetic_eval_ours_s": t_ours, "energetic_eval_tplquad_s": t_naive,
+            "energetic_abs_diff": abs(float(ours) - naive), "speedup_per_eval": t_naive / t_ours,
+            "curve_51_points_s": t_curve, "curve_all_converged": curve.success,
+            "target_curve_s": 1.0}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks")
     p.add_argument("--quick", action="store_true", help="10-point spherical curve")
@@ -150,6 +190,11 @@ def main(argv=None):
           f"{s['naive_points_worse_than_1pct']} points worse than 1% or failed")
     for f in s["naive_failures"]:
         print(f"    naive failure at kappa={f['kappa']:.3f}: {f['message']}")
+    le = results["local_entropy"] = bench_local_entropy()
+    print(f"\nFranz–Parisi energetic average, one evaluation: ours {le['energetic_eval_ours_s']*1e3:.1f}ms, "
+          f"tplquad {le['energetic_eval_tplquad_s']:.2f}s ({le['speedup_per_eval']:.0f}x, |diff| "
+          f"{le['energetic_abs_diff']:.1e}); 51-point S(d) curve {le['curve_51_points_s']:.1f}s "
+          f"(target 1 s; all converged: {le['curve_all_converged']})", flush=True)
     results["cli"] = bench_cli()
     print(f"\nCLI `replica capacity binary-perceptron --set kappa=0.5`: cold cache "
           f"{results['cli']['cli_cold_cache_s']:.2f}s, warm cache {results['cli']['cli_warm_cache_s']:.2f}s")
