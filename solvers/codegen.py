@@ -257,7 +257,7 @@ def _eval_numpy(level, env, rules, rank):
                         wj = np.minimum(w * C.GRADING**j, C.SHARP_WIDTH)
                         kinks += [r - wj, r + wj]
             kinks = [np.clip(k, lo, hi) for k in kinks]
-            edges = np.stack(np.broadcast_arrays(lo, *sorted_kinks(kinks), hi), axis=-1)
+            edges = np.stack(np.broadcast_arrays(lo, *_sorted_kinks(kinks), hi), axis=-1)
             t, w = rules[1]
             a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
             half = 0.5 * (b_ - a_)
@@ -271,7 +271,7 @@ def _eval_numpy(level, env, rules, rank):
     return level["func"](*env, *avgs)
 
 
-def sorted_kinks(kinks):
+def _sorted_kinks(kinks):
     """Sort kink positions elementwise (they are arrays over the batch)."""
     if len(kinks) <= 1:
         return list(kinks)
