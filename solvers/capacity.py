@@ -194,16 +194,17 @@ def _q_to_one(m, controls, load, a_q1, t0):
         seconds=time.perf_counter() - t0, **common)
 
 
-def _inner_solve(m, c, x):
+def _inner_solve(m, c, x, fixed_point=True):
     """Lean saddle solve at controls ``c`` from ``x`` (no diagnostics): Newton, and
-    if Newton is lost, the damped fixed point (robust basin) handing over to Newton."""
+    if Newton is lost (and ``fixed_point``), the damped fixed point (robust basin)
+    handing over to Newton."""
     from .saddle import _Counter, _fixed_point, _newton
     cnt = _Counter(m, c)
     x = np.asarray(x, float)
     xn, _, status, _ = _newton(cnt, x, C.SOLVER_TOL, C.NEWTON_MAXITER, max_backtracks=8)
     if status == "converged":
         return xn
-    if m.has_fixed_point:
+    if fixed_point and m.has_fixed_point:
         x1, _, st, _ = _fixed_point(cnt, x, C.AUTO_HANDOVER_RESIDUAL, C.FIXED_POINT_DAMPING, 500)
         if st == "converged":
             xn, _, status, _ = _newton(cnt, x1, C.SOLVER_TOL, C.NEWTON_MAXITER)
@@ -244,7 +245,12 @@ def _newton_in_load(m, controls, load, x, a, a_max, tol):
             dx = np.zeros_like(x)
         lo_b, hi_b = _var_bounds(m)
         guess = np.clip(x + (a_new - a) * dx, lo_b + 1e-12, hi_b - 1e-12)
-        xn = _inner_solve(m, {**controls, load: a_new}, guess)
+        # Newton from the predictor, then from the last solution; if both fail the
+        # step was too long, and shortening it is cheaper than rescuing it
+        c_new = {**controls, load: a_new}
+        xn = _inner_solve(m, c_new, guess, fixed_point=False)
+        if xn is None:
+            xn = _inner_solve(m, c_new, x, fixed_point=False)
         if xn is None:
             cap = 0.25 * abs(a_new - a)  # predictor too far: shorter steps
             if cap < tol:
