@@ -387,3 +387,33 @@ if __name__ == "__main__":
         _row(naive_binary_capacity(0.0, guard=gd))
 
     print(f"total wall time: {time.perf_counter() - T0:.1f}s")
+
+
+def naive_fp_energetic(q1, t, q_ref, p, kappa, kappa_ref, *, epsabs=1e-10):
+    """Franz–Parisi energetic average by ``scipy.integrate.tplquad`` of the integrand
+    written by hand (the naive building block; also the independent reference for the
+    toolkit's nested quadrature in tests):
+
+    E_z [∫_{x>x0} Dx E_y ln H((κ - m)/√(1-q1))] / H(x0),
+    m = t z/√q̃ + (p-t) x/√(1-q̃) + √(q1 - t²/q̃ - (p-t)²/(1-q̃)) y,
+    x0 = (κ̃ - √q̃ z)/√(1-q̃). Returns the value (cut at |z|, |y| < 10, x < 12).
+    """
+    import math
+
+    from scipy.integrate import tplquad
+    from scipy.special import log_ndtr, ndtr
+
+    res = math.sqrt(q1 - t**2 / q_ref - (p - t)**2 / (1 - q_ref))
+    sq, sq1 = math.sqrt(q_ref), math.sqrt(1 - q_ref)
+
+    def G(u):
+        return math.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+
+    def f(y, x, z):
+        m = t / sq * z + (p - t) / sq1 * x + res * y
+        x0 = (kappa_ref - sq * z) / sq1
+        return G(z) * G(x) * G(y) * log_ndtr(-(kappa - m) / math.sqrt(1 - q1)) / ndtr(-x0)
+
+    val, _ = tplquad(f, -10, 10, lambda z: (kappa_ref - sq * z) / sq1, lambda z: 12,
+                     lambda z, x: -10, lambda z, x: 10, epsabs=epsabs, epsrel=epsabs)
+    return val

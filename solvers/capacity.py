@@ -31,7 +31,7 @@ from replica.asymptotics import q_to_one_capacity
 from . import constants as C
 from .codegen import CompiledModel, compile_model
 from .errors import ConvergenceError, ParameterError
-from .saddle import SaddleResult, _initial_point, _jsonable, solve_saddle, validate_controls
+from .saddle import SaddleResult, _bounds, _initial_point, _jsonable, solve_saddle, validate_controls
 
 __all__ = ["CapacityResult", "capacity", "rs_q_to_one_capacity"]
 
@@ -243,7 +243,7 @@ def _newton_in_load(m, controls, load, x, a, a_max, tol):
             dx = -np.linalg.solve(h, (g - m.gradient(x, c0)) / a)
         except np.linalg.LinAlgError:
             dx = np.zeros_like(x)
-        lo_b, hi_b = _var_bounds(m)
+        lo_b, hi_b = _bounds(m)
         guess = np.clip(x + (a_new - a) * dx, lo_b + 1e-12, hi_b - 1e-12)
         # Newton from the predictor, then from the last solution; if both fail the
         # step was too long, and shortening it is cheaper than rescuing it
@@ -259,12 +259,6 @@ def _newton_in_load(m, controls, load, x, a, a_max, tol):
         cap *= 2
         a, x = a_new, xn
     return None
-
-
-def _var_bounds(m):
-    lo = [(-np.inf if m.domains[v][0] is None else m.domains[v][0]) for v in m.variables]
-    hi = [(np.inf if m.domains[v][1] is None else m.domains[v][1]) for v in m.variables]
-    return np.array(lo), np.array(hi)
 
 
 def _entropy_zero(m, controls, load, tol, a_q1, t0):
