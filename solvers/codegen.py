@@ -49,7 +49,7 @@ from sympy.printing.pycode import MpmathPrinter
 
 from replica.averages import GaussianAverage
 from replica.free_energy import FixedPointUnavailable, FreeEnergy
-from replica.functions import GH, Gauss, H, LogCosh2, LogH
+from replica.functions import GH, H, LogCosh2, LogH
 
 from . import constants as C
 from . import special

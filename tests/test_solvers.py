@@ -1,15 +1,10 @@
 """Tier 3: solvers on manufactured problems with known saddles, every method on a
 shared problem set, failure injection, and input validation."""
 
-import math
-
-import numpy as np
 import pytest
-import sympy as sp
 
 import replica as R
-from solvers import (ConvergenceError, ParameterError, SaddleResult, STATUSES, compile_model,
-                     solve_saddle)
+from solvers import ConvergenceError, ParameterError, STATUSES, solve_saddle
 
 METHODS = ["auto", "fixed-point", "newton", "hybr"]
 
