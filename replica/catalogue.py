@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .ansatz import replica_symmetric
 from .components import BinaryPrior, ErrorCountingChannel, MarginChannel, SphericalPrior
+from .teacher_student import SignChannel, teacher_student_rs
 
 __all__ = ["CATALOGUE", "get_model", "model_names"]
 
@@ -44,11 +45,23 @@ def spherical_perceptron_errors():
         "with margin kappa, RS (Engel & Van den Broeck 2001, ch. 6).")
 
 
+def teacher_student_binary_perceptron():
+    """±1 student learning a ±1 sign teacher, Bayes-optimal RS on the Nishimori line
+    (Györgyi 1990; Gardner & Derrida 1989): first-order transition to perfect
+    generalisation at α ≈ 1.245, spinodal of the poor branch at α ≈ 1.493."""
+    return teacher_student_rs(
+        BinaryPrior(), SignChannel(), "teacher-student-binary-perceptron",
+        "Binary (+-1) student learning a +-1 sign teacher (Gibbs = Bayes-optimal), RS on the "
+        "Nishimori line q = m (Gyorgyi 1990). Free entropy = version-space entropy; first-order "
+        "jump to perfect generalisation (m = 1, entropy 0) at alpha ~ 1.245.")
+
+
 CATALOGUE = {
     "binary-perceptron": binary_perceptron,
     "spherical-perceptron": spherical_perceptron,
     "binary-perceptron-errors": binary_perceptron_errors,
     "spherical-perceptron-errors": spherical_perceptron_errors,
+    "teacher-student-binary-perceptron": teacher_student_binary_perceptron,
 }
 
 

@@ -105,3 +105,29 @@ LOCAL_ENTROPY_NEWTON_MAXITER = 15
 #: remaining points are then reported as branch_ended at the last distance reached.
 #: (A 40-point curve down to d = 0.001 around a high-margin reference takes ~300.)
 LOCAL_ENTROPY_MAX_SOLVES = 1000
+
+#: Pseudo-arclength continuation (solvers/continuation.py). Arclength is measured in
+#: the packed (saddle variables, control) space, whose entries are O(1)–O(10) for the
+#: perceptron models. Initial, largest and smallest step: 0.02 keeps the tangent
+#: predictor within Newton's basin at the start of every catalogue branch tried;
+#: 0.1 bounds the chord error near folds (curvature radii there are ~0.1–1); below
+#: 1e-7 a failing corrector means the branch really ends (or leaves its domain),
+#: not that the step is too long.
+CONTINUATION_STEP = 0.02
+CONTINUATION_MAX_STEP = 0.1
+CONTINUATION_MIN_STEP = 1e-7
+#: Step growth after an easy corrector (≤ 3 Newton iterations) and shrink factor after
+#: a failure (step halving).
+CONTINUATION_GROWTH = 1.5
+CONTINUATION_SHRINK = 0.5
+#: Newton iterations of the bordered corrector: from a tangent predictor a regular
+#: point converges quadratically in 2–4; more means the step was too long.
+CONTINUATION_CORRECTOR_MAXITER = 8
+#: Predictor–corrector attempts (accepted or not) before the status "budget".
+CONTINUATION_MAX_STEPS = 2000
+#: Newton iterations for the minimally augmented fold system (linear convergence is
+#: possible because d(det-test)/dy uses central differences of the symbolic Hessian,
+#: relative step FOLD_FD_STEP: truncation error ~1e-10 relative, round-off ~1e-11; only
+#: the Jacobian is approximated, the located fold satisfies the exact equations).
+FOLD_NEWTON_MAXITER = 40
+FOLD_FD_STEP = 1e-5
