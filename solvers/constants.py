@@ -131,3 +131,49 @@ CONTINUATION_MAX_STEPS = 2000
 #: the Jacobian is approximated, the located fold satisfies the exact equations).
 FOLD_NEWTON_MAXITER = 40
 FOLD_FD_STEP = 1e-5
+
+#: Tree committees (solvers.committee): scrambled-Sobol points per randomisation for
+#: the average over the K hidden fields, and independent randomisations (their spread
+#: is the reported standard error). 2^13 × 4 gives ~1e-5 absolute on the K = 3
+#: energetic term and its q-derivative for q ≤ 0.9 (tests/test_committee.py, against
+#: a 3-D product quadrature); K > 21 uses fewer points per randomisation (cost O(K²)
+#: per point; the integrand is smoother there).
+COMMITTEE_QMC_POINTS = 2**13
+COMMITTEE_QMC_POINTS_LARGE_K = 2**11
+COMMITTEE_QMC_RANDOMIZATIONS = 4
+COMMITTEE_QMC_SEED = 20190417
+
+#: Scans (solvers.scan / solvers.batch): budget of the damped fixed point that
+#: rescues a point where Newton from the neighbour's solution failed (from the cold
+#: start, down to AUTO_HANDOVER_RESIDUAL, then Newton) — the same budget as the first
+#: phase of solve_saddle(method="auto"). Points with no saddle (e.g. beyond the RS
+#: q -> 1 limit of the binary perceptron, where q -> 1 and qhat -> inf) spend the
+#: whole budget, so it bounds the cost of a failing point (~300 evaluations).
+SCAN_FIXED_POINT_MAXITER = 300
+
+# --- finite-N validation (solvers/validation.py) ---------------------------------
+#: NNLS iteration cap per instance, as a multiple of max(P, N+1) (scipy's default is 3n;
+#: the Lawson–Hanson active set needs about P iterations near the separability
+#: transition, so 5·max(P, N+1) never binds in the measured runs, N ≤ 400, P ≤ 1000).
+VALIDATION_NNLS_MAXITER_FACTOR = 5
+#: Gordan certificate of non-separability accepted when ‖Aᵀu‖/max‖A_μ‖ < 1e-8 for the
+#: NNLS u ≥ 0, Σu = 1 (NNLS residuals are ~1e-13 relative; a separable instance has
+#: ‖Aᵀu‖ ≥ κ_max·‖row‖-scale, and κ_max < 1e-8 occurs with negligible probability).
+VALIDATION_CERTIFICATE_TOL = 1e-8
+#: The κ = 0 LP (L∞-normalised margin t) calls an instance separable when t* > 1e-9
+#: (HiGHS primal feasibility tolerance 1e-7 on O(1) rows; separable instances near the
+#: transition have t* ~ κ_max/√N ≳ 1e-5 at N ≤ 400).
+VALIDATION_LP_TOL = 1e-9
+#: Instances per (N, α) also decided by the LP (HiGHS takes ~1 s at N = 400, P = 800,
+#: NNLS 0.06 s: the LP is a check, not the workhorse).
+VALIDATION_LP_CHECKS = 5
+#: Exact enumeration: the high block has N − b = 10 bits (1024 rows of 2^b bits); the
+#: low-block table is P × (2b+2) × 2^b bits (N = 28: 18 MB).
+VALIDATION_HIGH_BITS = 10
+#: Words (uint64) processed per vectorised chunk (16 MB working set).
+VALIDATION_CHUNK_WORDS = 1 << 21
+#: Largest N enumerated (2^29 weight vectors: 64 MB of solution bits, ~10 s per instance).
+VALIDATION_MAX_N = 29
+#: Random references (typical, margin=K) per instance for the finite-N FP curves; each
+#: costs one pass over the solution list, and the instance is the statistical unit.
+VALIDATION_REFERENCES_PER_INSTANCE = 8
