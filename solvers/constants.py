@@ -110,7 +110,8 @@ LOCAL_ENTROPY_MAX_SOLVES = 1000
 #: the packed (saddle variables, control) space, whose entries are O(1)–O(10) for the
 #: perceptron models. Initial, largest and smallest step: 0.02 keeps the tangent
 #: predictor within Newton's basin at the start of every catalogue branch tried;
-#: 0.1 bounds the chord error near folds (curvature radii there are ~0.1–1); below
+#: 0.1 (times max(1, |y|): the cap is relative) bounds the chord error near folds
+#: (curvature radii there are ~0.1–1 in units of |y|); below
 #: 1e-7 a failing corrector means the branch really ends (or leaves its domain),
 #: not that the step is too long.
 CONTINUATION_STEP = 0.02
