@@ -8,6 +8,8 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica equations MODEL [--ansatz rs|franz-parisi]
     replica local-entropy MODEL --set alpha=0.6 --set kappa=0 --reference typical|margin=K \
         --distances START:STOP:NUM [--json]
+    replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
+        [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
 
 Bad input (unknown model or parameter, missing parameter, NaN, out-of-domain value)
 prints one line ``replica: error: ...`` naming the parameter and exits with code 2.
@@ -162,6 +164,70 @@ def cmd_local_entropy(args):
     return 0 if r.success else 1
 
 
+def _parse_one(item, flag):
+    d = _parse_sets([item] if item else [], flag)
+    if len(d) != 1:
+        raise UsageError(f"{flag} expects NAME=VALUE, got {item!r}")
+    return next(iter(d.items()))
+
+
+def cmd_continue(args):
+    fe = _model(args.model)
+    controls = _parse_sets(args.set)
+    pname, pstart = _parse_one(args.start, "--start")
+    sname, pstop = _parse_one(args.stop, "--stop")
+    if sname != pname:
+        raise UsageError(f"--stop must vary the same parameter as --start ({pname}), got {sname}")
+    if pname in controls:
+        raise UsageError(f"parameter {pname} is set by --start; do not also --set it")
+    x0 = _parse_sets(args.x0, "--x0") or None
+    for name, val, flag in ((("max_folds", args.max_folds, "--max-folds"),
+                             ("max_steps", args.max_steps, "--max-steps"))):
+        if val is not None and val < (1 if name == "max_folds" else 0):
+            raise UsageError(f"parameter {name} must be a non-negative integer, got {val}")
+    if args.step is not None and not (math.isfinite(args.step) and args.step > 0):
+        raise UsageError(f"parameter step must be positive, got {args.step}")
+    boundary = fe.meta.get("boundary_free_entropy")
+    if args.boundary and not boundary:
+        raise UsageError(f"--boundary: model {args.model} declares no boundary state")
+    from solvers.continuation import boundary_branch, locate_transition, run
+    b = run(fe, {**controls, pname: pstart}, pname, stop=pstop, x0=x0, max_folds=args.max_folds,
+            max_steps=args.max_steps, step=args.step)
+    tr = None
+    if args.boundary and len(b) >= 2:
+        fixed = {k: [v] for k, v in boundary.items() if k not in ("free_entropy", "meaning")}
+        lo, hi = min(b.values), max(b.values)
+        bb = boundary_branch(b.compiled, pname, [lo, hi], free_entropy=float(boundary["free_entropy"]),
+                             variables={k: float(v[0]) for k, v in fixed.items()},
+                             controls=b.controls, message=boundary.get("meaning", ""))
+        tr = locate_transition(b, bb)
+    if args.json:
+        d = b.to_dict()
+        d["transition"] = tr.to_dict() if tr is not None else None
+        print(json.dumps(d, indent=2))
+    else:
+        print(f"{b.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in b.controls.items())}  "
+              f"continuation in {pname} from {pstart:g} towards {pstop:g}")
+        print(f"  status        {b.status}: {b.message}  ({len(b)} points, {b.n_attempts} attempts)")
+        names = list(b.variables)
+        print("  " + " ".join(f"{h:>14}" for h in [pname] + names + ["free entropy", "stable"]))
+        for i in range(len(b)):
+            row = [b.values[i]] + [b.variables[n][i] for n in names] + [b.free_entropy[i]]
+            print("  " + " ".join(f"{v:>14.8g}" for v in row) + f" {str(b.stable[i]):>14}")
+        for f in b.folds:
+            print(f"  fold ({f.status}) at {pname} = {f.value:.12g}: "
+                  + ", ".join(f"{k}={v:.10g}" for k, v in f.variables.items())
+                  + f", free entropy {f.free_entropy:.10g}, residual {f.residual:.1e}")
+        if tr is not None:
+            if tr.status == "no_crossing":
+                print(f"  transition    none: {tr.message}")
+            else:
+                print(f"  transition ({tr.status}) at {pname} = {tr.value:.12g} "
+                      f"(error {_fmt(tr.error)}): free entropies {tr.free_entropy_a:.3e} / "
+                      f"{tr.free_entropy_b:.3e}")
+    return 0 if b.success else 1
+
+
 def build_parser():
     p = _Parser(prog="replica", description="Replica calculations for perceptrons: "
                 "solve saddle points, capacities, print equations.")
@@ -193,6 +259,21 @@ def build_parser():
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)
+    co = sub.add_parser("continue", help="follow a branch of saddle points in one control "
+                        "(pseudo-arclength), locate folds and first-order transitions")
+    co.add_argument("model")
+    co.add_argument("--set", action="append", metavar="NAME=VALUE", help="the other controls")
+    co.add_argument("--start", required=True, metavar="NAME=VALUE", help="varied control, first value")
+    co.add_argument("--stop", required=True, metavar="NAME=VALUE", help="value to reach")
+    co.add_argument("--x0", action="append", metavar="NAME=VALUE", help="starting guess")
+    co.add_argument("--max-folds", type=int, default=None, help="stop after locating N folds")
+    co.add_argument("--max-steps", type=int, default=None, help="budget of continuation attempts")
+    co.add_argument("--step", type=float, default=None, help="initial arclength step")
+    co.add_argument("--boundary", action="store_true",
+                    help="locate the free-entropy crossing with the model's boundary state "
+                         "(teacher-student: perfect generalisation)")
+    co.add_argument("--json", action="store_true")
+    co.set_defaults(func=cmd_continue)
     return p
 
 
