@@ -54,23 +54,33 @@ def replica_symmetric(prior: Prior, channel: Channel, name: str, description: st
     B, om, V = sp.symbols("B omega V", real=True)
 
     lzin = prior.log_partition(B, qh)
-    lzout = channel.log_partition(om, V)
+    # channels whose energetic term is not E_z ln Z_out(√q z, 1-q) of one field (tree
+    # committees: K fields, or an overlap map q -> Q(q)) provide it as rs_energetic(q, z)
+    # and the channel factor of the replicon as rs_gamma_out(q, z) (None: no replicon)
+    energetic = channel.rs_energetic(q, z) if hasattr(channel, "rs_energetic") else None
+    if energetic is None:
+        lzout = channel.log_partition(om, V)
+        energetic = GaussianAverage(lzout.subs({om: sp.sqrt(q) * z, V: 1 - q}), z)
+        d2out = sp.diff(lzout, om, 2).subs({om: sp.sqrt(q) * z, V: 1 - q})
+        gamma_out = GaussianAverage(d2out**2, z)
+    else:
+        gamma_out = channel.rs_gamma_out(q, z)
     terms = [
         Term("coupling", q * qh / 2,
              "RS ansatz, Zdeborová & Krzakala, Adv. Phys. 65, 453 (2016), eq. (92)"),
         Term("entropic", prior.constant(qh) + GaussianAverage(lzin.subs(B, sp.sqrt(qh) * z), z),
              prior.source),
-        Term("energetic", alpha * GaussianAverage(
-            lzout.subs({om: sp.sqrt(q) * z, V: 1 - q}), z), channel.source),
+        Term("energetic", alpha * energetic, channel.source),
     ]
     d2in = sp.diff(lzin, B, 2).subs(B, sp.sqrt(qh) * z)
-    d2out = sp.diff(lzout, om, 2).subs({om: sp.sqrt(q) * z, V: 1 - q})
-    replicon = 1 - alpha * GaussianAverage(d2in**2, z) * GaussianAverage(d2out**2, z)
-    observables = [Observable(
-        "replicon", replicon,
-        "de Almeida & Thouless, J. Phys. A 11, 983 (1978); Gardner & Derrida (1988) eq. (38)",
-        "de Almeida–Thouless eigenvalue; RS is stable where it is positive",
-        stable_if="positive")]
+    observables = []
+    if gamma_out is not None:
+        replicon = 1 - alpha * GaussianAverage(d2in**2, z) * gamma_out
+        observables.append(Observable(
+            "replicon", replicon,
+            "de Almeida & Thouless, J. Phys. A 11, 983 (1978); Gardner & Derrida (1988) eq. (38)",
+            "de Almeida–Thouless eigenvalue; RS is stable where it is positive",
+            stable_if="positive"))
     return FreeEnergy(
         name=name,
         terms=terms,

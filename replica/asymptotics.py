@@ -45,6 +45,8 @@ def _leading(expr, eps):
             raise NotImplementedError(f"ln 2cosh argument {e.args[0]} does not scale as 1/eps")
         return sp.Abs(a) / eps
 
+    # nodes that know their own leading behaviour (replica.committee.SignCommitteeLogZ)
+    expr = expr.replace(lambda e: hasattr(e, "q_to_one_leading"), lambda e: e.q_to_one_leading(eps))
     expr = expr.replace(lambda e: isinstance(e, LogH), rule_logh)
     return expr.replace(lambda e: isinstance(e, LogCosh2), rule_lc)
 

@@ -51,6 +51,7 @@ from replica.averages import GaussianAverage
 from replica.free_energy import FixedPointUnavailable, FreeEnergy
 from replica.functions import GH, H, LogCosh2, LogH
 
+from . import committee as _committee
 from . import constants as C
 from . import special
 
@@ -90,6 +91,15 @@ class _NumpyPrinter(SciPyPrinter):
         if e.exp == -sp.S.Half:
             return "(1/_rt.sqrt(%s))" % self._print(e.base)
         return super()._print_Pow(e, rational=rational)
+
+
+def _print_committee_node(self, e):
+    """Tree-committee K-field averages (replica.committee) -> solvers.committee."""
+    q, K, n = e.args
+    return "_cm.sign_logz(%s, %d, %d)" % (self._print(q), int(K), int(n))
+
+
+_NumpyPrinter._print_SignCommitteeLogZ = _print_committee_node
 
 
 @functools.partial(_with_runtime, alias="_mp")
@@ -137,7 +147,10 @@ def _kinks(expr, var, acc):
 
 def _build(exprs, scope, kind):
     """Symbolic tree -> JSON-able spec for one level. ``scope``: symbols in scope."""
-    exprs = [sp.sympify(e) for e in exprs]
+    # nodes that define themselves as Gaussian averages (replica.committee) are
+    # expanded here, so they get the ordinary quadratures
+    exprs = [sp.sympify(e).replace(lambda x: hasattr(x, "as_average"), lambda x: x.as_average())
+             for e in exprs]
     avgs = []
     for e in exprs:
         _top_averages(e, avgs)
@@ -186,7 +199,7 @@ def _build(exprs, scope, kind):
 
 
 # --------------------------------------------------------------------------- runtime
-_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special}
+_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special, "_cm": _committee}
 _NS_MP = {"mpmath": mpmath, "_mp": special.MP}
 
 
@@ -503,7 +516,7 @@ class CompiledModel:
                 return tuple(_eval_mp(level, env))
         nh, nl = nodes or (C.HERMITE_NODES, C.LEGENDRE_NODES)
         shape = env[0].shape if env else ()
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), _committee.points_scale(2 if nh > C.HERMITE_NODES else 1):
             out = _eval_numpy(level, env, _rules(nh, nl), len(shape))
         return tuple(np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out)
 

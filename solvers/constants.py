@@ -178,3 +178,7 @@ VALIDATION_MAX_N = 29
 #: Random references (typical, margin=K) per instance for the finite-N FP curves; each
 #: costs one pass over the solution list, and the instance is the statistical unit.
 VALIDATION_REFERENCES_PER_INSTANCE = 8
+#: Gauss–Legendre nodes per graded piece for the last hidden unit, which the
+#: committee routine integrates exactly in 1-D (conditioning: P(# ≥ m) is linear in
+#: its p_K); same grading as the margin kinks above.
+COMMITTEE_LAST_UNIT_NODES = 20
