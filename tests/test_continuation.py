@@ -127,6 +127,24 @@ def test_start_failed_is_a_status():
     assert b.status == "start_failed" and not b.success and len(b) == 0
 
 
+def test_crossing_reproduces_the_binary_capacity():
+    """The Krauth–Mézard capacity is where the RS entropy of the binary perceptron
+    crosses 0 (Krauth & Mézard, J. Phys. France 50, 3057 (1989): 0.833). The crossing
+    of the traced branch with a zero-entropy state must equal capacity()'s
+    independent root search (Newton/brentq in α on fresh saddles; 0.8330786 in
+    tests/test_physics.py) to 1e-9 (both solve to residual 1e-10)."""
+    from solvers import capacity
+    b = run("binary-perceptron", {"alpha": 0.3, "kappa": 0.0}, "alpha", stop=1.0)
+    assert b.status == "reached_stop"
+    zero = boundary_branch("binary-perceptron", "alpha", [0.0, 2.0], free_entropy=0.0,
+                           variables={}, controls={"kappa": 0.0})
+    tr = locate_transition(b, zero)
+    assert tr.status == "located" and abs(tr.value - 0.833) < 1e-3
+    assert abs(tr.value - capacity("binary-perceptron", {"kappa": 0.0}).alpha_c) < 1e-9
+    # the reverse order gives the same crossing
+    assert abs(locate_transition(zero, b, refine=False).value - tr.value) < 1e-6
+
+
 @pytest.mark.parametrize("kwargs,name", [
     (dict(parameter="beta", stop=1.0), "parameter"),
     (dict(parameter="alpha", stop=float("nan")), "stop"),
@@ -292,7 +310,6 @@ def test_cli_continue_bad_input(args, word):
     assert len(lines) == 1 and word in lines[0]
 
 
-@pytest.mark.slow
 def test_teacher_student_unstable_branch_to_its_end():
     """Past the spinodal the unstable branch runs back to small α with m → 1 and m̂
     growing (Φ → 0 from below); the continuation must end with a status (not a
