@@ -16,6 +16,7 @@ from .franz_parisi import franz_parisi
 from .free_energy import FixedPointUnavailable, FreeEnergy, Observable, Term
 from .functions import GH, Gauss, H, LogCosh2, LogH
 from .symbols import Conjugate, Control, GaussVar, OrderParameter, Parameter
+from .teacher_student import SignChannel, teacher_student_rs
 
 __all__ = [
     "ANSATZE", "replica_symmetric", "q_to_one_capacity", "q_to_one_coefficients",
@@ -26,4 +27,5 @@ __all__ = [
     "FixedPointUnavailable", "FreeEnergy", "Observable", "Term", "franz_parisi",
     "GH", "Gauss", "H", "LogCosh2", "LogH",
     "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
+    "SignChannel", "teacher_student_rs",
 ]

@@ -10,6 +10,8 @@
 
 from .capacity import CapacityResult, capacity, rs_q_to_one_capacity
 from .codegen import CompiledModel, compile_expression, compile_model
+from .continuation import (Branch, ContinuationPoint, Fold, Transition, boundary_branch,
+                           continue_branch, locate_transition)
 from .errors import ConvergenceError, ParameterError
 from .local_entropy import LocalEntropyCurve, local_entropy
 from .saddle import METHODS, STATUSES, SaddleResult, solve_saddle, validate_controls
@@ -19,4 +21,6 @@ __all__ = [
     "CompiledModel", "compile_expression", "compile_model",
     "ConvergenceError", "ParameterError", "LocalEntropyCurve", "local_entropy",
     "METHODS", "STATUSES", "SaddleResult", "solve_saddle", "validate_controls",
+    "Branch", "ContinuationPoint", "Fold", "Transition", "boundary_branch", "continue_branch",
+    "locate_transition",
 ]

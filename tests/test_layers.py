@@ -39,7 +39,8 @@ def test_public_api_pinned():
         "MarginChannel", "Prior", "SphericalPrior",
         "FixedPointUnavailable", "FreeEnergy", "Observable", "Term", "franz_parisi",
         "GH", "Gauss", "H", "LogCosh2", "LogH",
-        "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter"])
+        "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
+        "SignChannel", "teacher_student_rs"])
     for name in replica.__all__:
         assert hasattr(replica, name)
     import solvers
