@@ -8,4 +8,5 @@ the image in ``figures/output/`` and draws with the ``plot_*`` helpers of
 __all__ = ["FIGURES"]
 
 #: name -> module path of the figure scripts, in the order ``python -m figures`` runs them
-FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entropy"}
+FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entropy",
+           "teacher_student": "figures.teacher_student"}

@@ -322,3 +322,15 @@ def test_teacher_student_unstable_branch_to_its_end():
     assert max(b.residual) < 1e-10
     # only the poor branch's stable part crosses Φ = 0 (the unstable one stays below 0)
     assert max(b.free_entropy[k + 1:]) < 0
+
+
+def test_teacher_student_figure_quick(tmp_path):
+    """Figure smoke test: the script traces the branch, marks the fold and the
+    transition, and saves data (JSON) and image (PNG, PDF) next to each other."""
+    from figures import FIGURES, teacher_student
+    assert FIGURES["teacher_student"] == "figures.teacher_student"
+    out = teacher_student.main(quick=True, outdir=tmp_path)
+    assert out["ok"] and out["png"].stat().st_size > 10_000 and out["pdf"].exists()
+    data = json.loads(out["data"].read_text())
+    assert abs(data["transition"]["value"] - 1.2446839899) < 1e-8
+    assert abs(data["branch"]["folds"][0]["value"] - 1.4926318182) < 1e-8
