@@ -10,7 +10,7 @@ from .ansatz import replica_symmetric
 from .components import BinaryPrior, ErrorCountingChannel, MarginChannel, SphericalPrior
 from .teacher_student import SignChannel, teacher_student_rs
 
-__all__ = ["CATALOGUE", "get_model", "model_names"]
+__all__ = ["CATALOGUE", "FAMILIES", "get_model", "model_names"]
 
 
 def binary_perceptron():
@@ -65,13 +65,53 @@ CATALOGUE = {
 }
 
 
+def _committee_family(prior_cls, family):
+    def build(K, activation):
+        from .committee import tree_committee
+        return tree_committee(prior_cls(), K, activation, name=family)
+    return build
+
+
+#: Model families: name -> (builder(**options), {option: description}). Their options
+#: are structural (they change the free entropy itself, e.g. the number of hidden
+#: units), so they are given when the model is built, never defaulted:
+#: ``get_model("tree-committee", K=3, activation="sign")``.
+FAMILIES = {
+    "tree-committee": (_committee_family(SphericalPrior, "tree-committee"), {
+        "K": "hidden units: odd integer for sign, even for relu; inf for the K -> infinity limit",
+        "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
+    "binary-tree-committee": (_committee_family(BinaryPrior, "binary-tree-committee"), {
+        "K": "hidden units: odd integer for sign, even for relu; inf for the K -> infinity limit",
+        "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
+}
+
+
 def model_names():
     return sorted(CATALOGUE)
 
 
-def get_model(name):
-    """A fresh FreeEnergy for catalogue entry ``name``."""
+def get_model(name, **options):
+    """A fresh FreeEnergy for catalogue entry ``name`` (families need their options).
+
+    Raises
+    ------
+    KeyError
+        unknown name; ValueError: missing, unknown or invalid family option (the
+        message starts with the option's name).
+    """
+    if name in FAMILIES:
+        builder, opts = FAMILIES[name]
+        for o in options:
+            if o not in opts:
+                raise ValueError(f"{o}: unknown option for {name}; its options are {', '.join(opts)}")
+        for o in opts:
+            if o not in options:
+                raise ValueError(f"{o}: missing option {o} for {name} ({opts[o]})")
+        return builder(**options)
+    if options:
+        raise ValueError(f"{sorted(options)[0]}: {name} takes no options")
     try:
         return CATALOGUE[name]()
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(model_names())}") from None
+        known = sorted(list(CATALOGUE) + list(FAMILIES))
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(known)}") from None

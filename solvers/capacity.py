@@ -168,6 +168,14 @@ def _q_to_one(m, controls, load, a_q1, t0):
         return CapacityResult(alpha_c=float("nan"), status="non_finite", success=False,
                               message="the q → 1 limit is not finite here", rs_stable=None,
                               replicon=None, check={}, seconds=time.perf_counter() - t0, **common)
+    if m.free_energy.meta.get("q_to_one_check", True) is False:
+        # models without a finite-q evaluation (finite-K ReLU committees): the limit
+        # alone, said so in the message and in `check`
+        return CapacityResult(
+            alpha_c=a_q1, status="converged", success=True,
+            message="q → 1 limit (no finite-q numerical cross-check for this model)",
+            rs_stable=None, replicon=None, check={"skipped": "no finite-q evaluation"},
+            seconds=time.perf_counter() - t0, **common)
     eps = [1e-3, 1e-4, 1e-5]
     alphas, reps = _approach(m, controls, load, eps)
     # α(ε) = α_c + a ε + o(ε) and λ_AT(ε) = λ_AT(0) + b √ε + o(√ε) (both measured):

@@ -100,6 +100,9 @@ def _print_committee_node(self, e):
 
 
 _NumpyPrinter._print_SignCommitteeLogZ = _print_committee_node
+_NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, %d)" % (
+    self._print(e.args[0]), int(e.args[1]), int(e.args[2]))
+_NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d)" % int(e.args[0])
 
 
 @functools.partial(_with_runtime, alias="_mp")

@@ -48,7 +48,8 @@ from scipy.stats import qmc
 
 from . import constants as C
 
-__all__ = ["sign_logz", "sign_logz_stderr", "points_scale", "qmc_points"]
+__all__ = ["sign_logz", "sign_logz_stderr", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
+           "points_scale", "qmc_points"]
 
 _STATE = threading.local()
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -221,3 +222,93 @@ def sign_logz(q, K, n):
 def sign_logz_stderr(q, K):
     """Standard error of the QMC estimate of F_K(q) across the independent scramblings."""
     return _evaluate(float(q), int(K))[3]
+
+
+# --------------------------------------------------------------------------- ReLU, q -> 1
+def _relu_cost(z, n_plus):
+    """Smallest squared distance from each row of z (shape (M, K)) to the region where
+    sum_{l < n_plus} relu(λ_l) - sum_{l >= n_plus} relu(λ_l) > 0 (infimum).
+
+    Moves: raise an active plus unit by u (cost u²); activate an inactive plus unit
+    (z < 0) and raise it to v ≥ 0 (cost (|z| + v)²); lower an active minus unit by
+    r ∈ [0, y] (cost r²). With the deficit D = B - A, for a fixed set of activated
+    units the KKT conditions give a common level μ: u = μ, v = max(μ - |z|, 0),
+    r = min(μ, y), Σ(contributions) = D (μ by bisection, monotone), cost
+    n_active μ² + Σ_new max(μ, |z|)² + Σ min(μ, y)². Activating costs a fixed |z|², so
+    the number k of activated units (the k least negative) is enumerated; at least
+    one plus unit must end up active (otherwise the output is 0, not positive).
+    """
+    M, K = z.shape
+    zp, zm = z[:, :n_plus], z[:, n_plus:]
+    A = np.maximum(zp, 0).sum(axis=1)
+    y = np.maximum(zm, 0)
+    B = y.sum(axis=1)
+    D = B - A
+    n_act = (zp > 0).sum(axis=1)
+    a_in = np.sort(np.where(zp <= 0, -zp, np.inf), axis=1)  # inactive plus units, |z| ascending
+    best = np.where(D < 0, 0.0, np.inf)
+    need = D >= 0
+    for k in range(0, n_plus + 1):
+        if k > 0:
+            ak = a_in[:, :k]
+            ok = need & np.isfinite(ak[:, -1])
+        else:
+            ak = np.zeros((M, 0))
+            ok = need.copy()
+        ok &= (n_act + k) >= 1
+        if not np.any(ok):
+            continue
+        idx = np.nonzero(ok)[0]
+        akk, yk, Dk, nk = ak[idx], y[idx], D[idx], n_act[idx]
+
+        def supply(mu):
+            return (nk * mu + np.maximum(mu[:, None] - akk, 0).sum(axis=1)
+                    + np.minimum(mu[:, None], yk).sum(axis=1))
+
+        lo = np.zeros(len(idx))
+        hi = np.maximum(Dk, 1e-300) + (akk.max(axis=1) if k else 0.0) + 1.0
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            s = supply(mid)
+            lo = np.where(s < Dk, mid, lo)
+            hi = np.where(s < Dk, hi, mid)
+        mu = 0.5 * (lo + hi)
+        cost = (nk * mu**2 + (np.maximum(mu[:, None], akk)**2).sum(axis=1)
+                + (np.minimum(mu[:, None], yk)**2).sum(axis=1))
+        best[idx] = np.minimum(best[idx], cost)
+    return best
+
+
+@functools.lru_cache(maxsize=64)
+def _relu_min_cost(K):
+    n = C.COMMITTEE_QMC_POINTS * 4 if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K * 4
+    z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+    if K % 2 == 0:  # balanced readout: both labels give the same average
+        means = np.array([_relu_cost(zr, K // 2).mean() for zr in z])
+    else:  # label +1: ceil(K/2) units read with +1; label -1: floor(K/2)
+        means = np.array([0.5 * (_relu_cost(zr, (K + 1) // 2).mean() + _relu_cost(zr, K // 2).mean())
+                          for zr in z])
+    R = len(means)
+    return float(means.mean()), float(means.std(ddof=1) / math.sqrt(R))
+
+
+def relu_min_cost(K):
+    r""":math:`\mathbb{E}_z C(z)` for the ReLU tree committee (ceil(K/2) units read with +1,
+    the rest with −1; averaged over the two labels), :math:`\ln\mathcal Z_K \simeq
+    -C(z)/(2(1-q))` as q → 1; QMC over z ∈ R^K (scrambled Sobol). Returns the estimate
+    (broadcast like ``K``); :func:`relu_min_cost_stderr` gives its standard error across
+    the independent randomisations."""
+    return np.asarray(_relu_min_cost(int(K))[0])
+
+
+def relu_logz(q, K, n):
+    """The finite-q ReLU committee average is not implemented (see
+    replica.committee.ReluCommitteeLogZ): raise a ParameterError naming K."""
+    from .errors import ParameterError
+    raise ParameterError("K", f"the finite-K ReLU committee (K={int(K)}) is implemented only "
+                              "through its q -> 1 limit (spherical capacity); use K=inf, or "
+                              "activation=sign, for solve and for binary weights")
+
+
+def relu_min_cost_stderr(K):
+    return _relu_min_cost(int(K))[1]
