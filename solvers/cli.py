@@ -107,7 +107,13 @@ def cmd_capacity(args):
     fe = _model(args.model)
     controls = _parse_sets(args.set)
     from solvers.capacity import capacity
-    r = capacity(fe, controls)
+    from solvers.errors import ParameterError
+    try:
+        r = capacity(fe, controls)
+    except ValueError as exc:  # a model without an RS capacity criterion (e.g. teacher-student)
+        if isinstance(exc, ParameterError):
+            raise
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
