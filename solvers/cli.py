@@ -56,10 +56,37 @@ def _parse_sets(items, what="--set"):
 
 
 def _model(name):
-    from replica.catalogue import CATALOGUE, get_model
+    from replica.catalogue import CATALOGUE, FAMILIES, get_model
+    if name in FAMILIES:
+        opts = " ".join(f"--set {o}=..." for o in FAMILIES[name][1])
+        raise UsageError(f"{name} is a model family: give its options with {opts} "
+                         "(available for solve, capacity and equations)")
     if name not in CATALOGUE:
-        raise UsageError(f"unknown model {name!r}; known models: {', '.join(sorted(CATALOGUE))}")
+        known = sorted(list(CATALOGUE) + list(FAMILIES))
+        raise UsageError(f"unknown model {name!r}; known models: {', '.join(known)}")
     return get_model(name)
+
+
+def _model_and_sets(name, items):
+    """The model and the remaining --set items. For a model family (tree-committee, ...)
+    the items naming its options (K, activation) build the model: their values may be
+    words (activation=relu) or inf (K=inf); the others stay numeric controls."""
+    from replica.catalogue import FAMILIES, get_model
+    if name not in FAMILIES:
+        return _model(name), items
+    opts, rest = {}, []
+    for item in items or []:
+        key = item.split("=", 1)[0].strip()
+        if "=" in item and key in FAMILIES[name][1]:
+            if key in opts:
+                raise UsageError(f"parameter {key} set twice")
+            opts[key] = item.split("=", 1)[1].strip()
+        else:
+            rest.append(item)
+    try:
+        return get_model(name, **opts), rest
+    except ValueError as exc:  # the message starts with the option's name
+        raise UsageError(f"parameter {exc}") from None
 
 
 def _fmt(v):
@@ -69,6 +96,13 @@ def _fmt(v):
 def cmd_models(args):
     from replica.catalogue import CATALOGUE, get_model
     infos = [get_model(n).describe() for n in sorted(CATALOGUE)]
+    from replica.catalogue import FAMILIES
+    for n, (build, opts) in sorted(FAMILIES.items()):
+        # a family is described through one member (the K = 1 perceptron), with its options
+        d = dict(build(K=1, activation="sign").describe(), name=n,
+                 description=f"model family: {n} with options {', '.join(opts)}")
+        d["options"] = [{"name": o, "description": t} for o, t in opts.items()]
+        infos.append(d)
     if args.json:
         print(json.dumps({"models": infos}, indent=2))
         return 0
@@ -82,8 +116,8 @@ def cmd_models(args):
 
 
 def cmd_solve(args):
-    fe = _model(args.model)
-    controls = _parse_sets(args.set)
+    fe, items = _model_and_sets(args.model, args.set)
+    controls = _parse_sets(items)
     x0 = _parse_sets(args.x0, "--x0") or None
     from solvers.saddle import solve_saddle
     r = solve_saddle(fe, controls, x0=x0, method=args.method, tol=args.tol)
@@ -104,8 +138,8 @@ def cmd_solve(args):
 
 
 def cmd_capacity(args):
-    fe = _model(args.model)
-    controls = _parse_sets(args.set)
+    fe, items = _model_and_sets(args.model, args.set)
+    controls = _parse_sets(items)
     from solvers.capacity import capacity
     from solvers.errors import ParameterError
     try:
@@ -128,7 +162,9 @@ def cmd_capacity(args):
 
 
 def cmd_equations(args):
-    fe = _model(args.model)
+    fe, rest = _model_and_sets(args.model, args.set)
+    if rest:
+        raise UsageError(f"equations takes model options only, got {rest[0]!r}")
     if args.ansatz == "franz-parisi":
         from solvers.local_entropy import fp_model
         fe = fp_model(args.model)[1].free_energy
@@ -257,6 +293,8 @@ def build_parser():
     e = sub.add_parser("equations", help="print the free entropy and saddle equations as LaTeX")
     e.add_argument("model")
     e.add_argument("--ansatz", default="rs")
+    e.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="model option of a family (e.g. K=3, activation=sign)")
     e.set_defaults(func=cmd_equations)
     le = sub.add_parser("local-entropy", help="Franz-Parisi local entropy S(d) around references")
     le.add_argument("model")
