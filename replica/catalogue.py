@@ -78,10 +78,10 @@ def _committee_family(prior_cls, family):
 #: ``get_model("tree-committee", K=3, activation="sign")``.
 FAMILIES = {
     "tree-committee": (_committee_family(SphericalPrior, "tree-committee"), {
-        "K": "hidden units: odd integer for sign, even for relu; inf for the K -> infinity limit",
+        "K": "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity",
         "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
     "binary-tree-committee": (_committee_family(BinaryPrior, "binary-tree-committee"), {
-        "K": "hidden units: odd integer for sign, even for relu; inf for the K -> infinity limit",
+        "K": "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity",
         "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
 }
 
