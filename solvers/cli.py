@@ -10,6 +10,9 @@ Commands (``--json`` prints one JSON object on stdout)::
         --distances START:STOP:NUM [--json]
     replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
         [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
+    replica validate spherical --set kappa=0 --N 50,100,200 --alpha 1.5:2.5:11 --samples 200 --seed 0
+    replica validate binary --set kappa=0 --N 15,17,19,21 --alpha 0.3:0.7:5 --samples 100 --seed 0 \
+        [--distances | --references typical,margin=0.3,max-margin,densest --radius 2] [--json]
 
 Bad input (unknown model or parameter, missing parameter, NaN, out-of-domain value)
 prints one line ``replica: error: ...`` naming the parameter and exits with code 2.
@@ -206,6 +209,122 @@ def cmd_local_entropy(args):
     return 0 if r.success else 1
 
 
+def _parse_list(spec, name, kind):
+    """'a,b,c' (or, for floats, 'START:STOP:NUM') -> list; errors name the parameter."""
+    import numpy as np
+    try:
+        if kind is float and ":" in spec:
+            a, b, n = spec.split(":")
+            if int(n) < 1:
+                raise ValueError
+            return [float(v) for v in np.linspace(float(a), float(b), int(n))]
+        vals = [kind(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        form = "START:STOP:NUM or a comma list of numbers" if kind is float else "a comma list of integers"
+        raise UsageError(f"parameter {name} expects {form}, got {spec!r}") from None
+    if not vals:
+        raise UsageError(f"parameter {name} is empty")
+    return vals
+
+
+def _validate_kappas(items, multi):
+    kap = None
+    for item in items or []:
+        if "=" not in item:
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
+        name, val = (t.strip() for t in item.split("=", 1))
+        if name != "kappa":
+            raise UsageError(f"unknown parameter {name!r} for validate; its control is kappa")
+        if kap is not None:
+            raise UsageError("parameter kappa set twice")
+        kap = _parse_list(val, "kappa", float)
+        if not all(math.isfinite(k) for k in kap):
+            raise UsageError(f"parameter kappa must be finite, got {val!r}")
+        if not multi and len(kap) != 1:
+            raise UsageError("parameter kappa takes one value for validate binary")
+    if kap is None:
+        raise UsageError("missing parameter kappa (set it with --set kappa=VALUE)")
+    return kap
+
+
+def _row(vals, fmt="{:>10.4g}"):
+    return " ".join("{:>10}".format("-") if v is None else fmt.format(v) for v in vals)
+
+
+def cmd_validate(args):
+    from solvers import validation as V
+    Ns = _parse_list(args.N, "N", int)
+    alphas = _parse_list(args.alpha, "alpha", float)
+    if args.experiment == "spherical":
+        kap = _validate_kappas(args.set, multi=True)
+        for flag in ("references", "radius"):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"parameter {flag} applies to validate binary only")
+        if args.distances:
+            raise UsageError("parameter distances applies to validate binary only")
+        from solvers.constants import VALIDATION_LP_CHECKS
+        r = V.separability(kap, Ns, alphas, samples=args.samples, seed=args.seed,
+                           patterns=args.patterns or "gaussian",
+                           lp_checks=VALIDATION_LP_CHECKS if args.lp_checks is None else args.lp_checks)
+        if args.json:
+            print(json.dumps(r.to_dict(), indent=2))
+            return 0 if r.success else 1
+        print(f"spherical perceptron, {r.patterns} patterns, {r.samples} instances per point, "
+              f"seed {r.seed}: {r.status}: {r.message}")
+        for i, k in enumerate(r.kappa):
+            print(f"kappa={k:g}  replica alpha_c={_fmt(r.alpha_c[i])} ({r.alpha_c_status[i]})")
+            for j, n in enumerate(r.N):
+                print(f"  N={n}  alpha_half={_fmt(r.alpha_half[i][j])}")
+                print("    alpha_eff  " + _row(r.alpha_eff[j]))
+                print("    P_sep      " + _row(r.probability[i][j]))
+                print("    stderr     " + _row(r.stderr[i][j]))
+                if r.cover is not None and k == 0:
+                    print("    Cover      " + _row(r.cover[j]))
+        return 0 if r.success else 1
+    kap = _validate_kappas(args.set, multi=False)[0]
+    for flag in ("patterns", "lp_checks"):
+        if getattr(args, flag) is not None:
+            raise UsageError(f"parameter {flag} applies to validate spherical only")
+    refs = []
+    if args.references is not None:
+        refs = [t.strip() for t in args.references.split(",") if t.strip()]
+    elif args.distances:
+        refs = ["typical", "max-margin"]
+    r = V.enumerate_binary(kap, Ns, alphas, samples=args.samples, seed=args.seed,
+                           references=refs, dense_radius=args.radius)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+        return 0 if r.success else 1
+    print(f"binary perceptron, kappa={r.kappa:g}, +-1 patterns, {r.samples} instances per point, "
+          f"seed {r.seed}: {r.status}: {r.message}")
+    for j, n in enumerate(r.N):
+        print(f"  N={n}")
+        print("    alpha_eff     " + _row(r.alpha_eff[j]))
+        print("    zero_fraction " + _row(r.zero_fraction[j]))
+        print("    entropy       " + _row(r.entropy[j]))
+        print("    stderr        " + _row(r.entropy_stderr[j]))
+        print("    RS entropy    " + _row(r.rs_entropy[j]))
+        print("    annealed      " + _row(r.annealed[j]))
+        print("    ann. exact    " + _row(r.annealed_exact[j]))
+    for a, fit in zip(r.alpha, r.finite_size):
+        print(f"  alpha={a:g}: entropy - RS = a + b/N: a={_fmt(fit['intercept'])} "
+              f"+- {_fmt(fit['intercept_stderr'])} ({fit['n_sizes']} sizes)")
+    for ref, rows in (r.distances or {}).items():
+        for j, n in enumerate(r.N):
+            for a, c in zip(r.alpha_eff[j], rows[j]):
+                if c is None:
+                    print(f"  reference {ref}, N={n}, alpha_eff={a:.4g}: no reference found")
+                    continue
+                kk = [k for k in c["k"] if 0 < k <= n // 2]
+                print(f"  reference {ref}, N={n}, alpha_eff={a:.4g}, {c['n_references']} references, "
+                      f"mean margin {_fmt(c['reference_margin'])}")
+                print("    d             " + _row([c["distance"][k] for k in kk]))
+                print("    (1/N)ln<N_k>  " + _row([c["annealed"][k] for k in kk]))
+                print("    <(1/N)lnN_k>  " + _row([c["quenched"][k] for k in kk]))
+                print("    P(N_k = 0)    " + _row([c["zero_fraction"][k] for k in kk]))
+    return 0 if r.success else 1
+
+
 def _parse_one(item, flag):
     d = _parse_sets([item] if item else [], flag)
     if len(d) != 1:
@@ -318,6 +437,25 @@ def build_parser():
                          "(teacher-student: perfect generalisation)")
     co.add_argument("--json", action="store_true")
     co.set_defaults(func=cmd_continue)
+    v = sub.add_parser("validate", help="finite-N experiments against the replica predictions")
+    v.add_argument("experiment", choices=["spherical", "binary"])
+    v.add_argument("--set", action="append", metavar="kappa=VALUE",
+                   help="margin (spherical: a comma list or START:STOP:NUM is allowed)")
+    v.add_argument("--N", required=True, help="sizes, comma list (binary: odd, <= 29)")
+    v.add_argument("--alpha", required=True, metavar="START:STOP:NUM|A,B,...", help="loads P/N")
+    v.add_argument("--samples", required=True, type=int, help="instances per (N, alpha)")
+    v.add_argument("--seed", required=True, type=int)
+    v.add_argument("--patterns", default=None, choices=["gaussian", "binary"],
+                   help="spherical only, default gaussian (binary always uses +-1 patterns)")
+    v.add_argument("--lp-checks", type=int, default=None,
+                   help="spherical: instances per point also decided by the kappa=0 LP")
+    v.add_argument("--distances", action="store_true",
+                   help="binary: Franz-Parisi counts around typical and max-margin references")
+    v.add_argument("--references", default=None,
+                   help="binary: comma list of typical, margin=K, max-margin, densest")
+    v.add_argument("--radius", type=int, default=None, help="binary: Hamming radius of 'densest'")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_validate)
     return p
 
 

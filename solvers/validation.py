@@ -336,6 +336,12 @@ def separability(kappa, N, alpha, *, samples, seed, patterns="gaussian",
     1.0
     """
     t0 = time.perf_counter()
+    if not np.isscalar(kappa) or isinstance(kappa, str):
+        kappa = list(kappa)
+    for k in ([kappa] if np.isscalar(kappa) else kappa):
+        if isinstance(k, (int, float)) and k < 0:
+            raise ParameterError("kappa", f"kappa = {k} < 0 is not supported: with |w|^2 = N the "
+                                          "negative-margin problem is non-convex (no LP/QP decides it)")
     kappas = _float_list("kappa", kappa, 0.0, strict=False)
     Ns = _int_list("N", N, 2)
     alphas = _float_list("alpha", alpha, 0.0, strict=True)
@@ -668,8 +674,10 @@ def _fp_summary(hists, refmargins, N, n_inst):
 
 def _fit_finite_size(Ns, y, e):
     """Weighted least squares y = a + b/N; returns dict (None entries if < 2 points)."""
-    pts = [(n, v, s) for n, v, s in zip(Ns, y, e) if v is not None and s is not None and s > 0]
-    if len(pts) < 2:
+    # points with a vanishing standard error (P = 1: every instance has 2^(N-1)
+    # solutions) carry no statistical weight information; they are left out
+    pts = [(n, v, s) for n, v, s in zip(Ns, y, e) if v is not None and s is not None and s > 1e-9]
+    if len(pts) < 2 or len({n for n, _, _ in pts}) < 2:
         return {"intercept": None, "intercept_stderr": None, "slope": None, "slope_stderr": None,
                 "n_sizes": len(pts)}
     x = np.array([1 / n for n, _, _ in pts])
@@ -731,7 +739,7 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
     refs = _parse_refs([references] if isinstance(references, str) else list(references), kappa)
     if any(r == "densest" for r, _ in refs):
         if dense_radius is None:
-            raise ParameterError("dense_radius", "the densest reference needs dense_radius (Hamming radius r)")
+            raise ParameterError("dense_radius", "the densest reference needs dense_radius (--radius), its Hamming radius r")
         dense_radius = _int_list("dense_radius", dense_radius, 1)[0]
     elif dense_radius is not None:
         dense_radius = _int_list("dense_radius", dense_radius, 1)[0]

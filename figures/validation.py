@@ -1,0 +1,254 @@
+r"""Figures: finite-N experiments against the replica predictions (:mod:`solvers.validation`).
+
+Three images, each with its data (JSON) beside it in ``figures/output/``:
+
+* ``validation_spherical``: probability that P = αN Gaussian patterns with random labels
+  are separable with margin κ (certified max-margin solve per instance), against α for
+  several N, with ±1σ Wilson error bars; κ = 0 with Cover's exact finite-N formula
+  (Cover 1965) and Gardner's α_c = 2; κ = 0.5 with the RS α_c(0.5) = 0.9612 (Gardner,
+  J. Phys. A 21, 257 (1988), eq. (33)).
+* ``validation_binary_entropy``: exact enumeration of the ±1 perceptron (κ = 0): the
+  quenched entropy (1/N)⟨ln 𝒩⟩ over instances with solutions, against α for several N,
+  with the RS entropy (Gardner & Derrida 1988), the annealed (1 − α) ln 2 and the
+  Krauth–Mézard capacity; right, the difference to RS against 1/N with weighted fits
+  a + b/N (the finite-size trend).
+* ``validation_fp``: finite-N Franz–Parisi curves at α = 1/3 (αN integer for N = 9, 15,
+  21, 27): the solution count at Hamming distance k from reference solutions, as
+  (1/N) ln(𝒩_k / C(N, k)) (the log-fraction of the weight vectors at distance k that are
+  solutions; dividing by the α = 0 count removes the leading Stirling correction), against
+  the RS S(d) − H₂(d) (:func:`solvers.local_entropy.local_entropy`). Left: typical
+  references (Huang & Kabashima 2014); right: high-margin references at the largest N —
+  uniform among solutions with every field ≥ 3 (margin 3/√N), the max-margin and the
+  densest (most neighbours at distance 1) solution — against RS ``margin=3/√N``.
+  ``--quick`` skips the RS Franz–Parisi curves (compiling the FP functional alone takes
+  about a minute); the data file says so.
+
+Run: ``python -m figures validation [--quick]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from solvers import capacity, compile_model, solve_saddle
+from solvers.validation import cover_probability, enumerate_binary, separability
+
+from .plotting import save
+
+__all__ = ["compute_spherical", "compute_binary_entropy", "compute_fp", "plot_separability",
+           "plot_binary_entropy", "plot_finite_size", "plot_fp", "main"]
+
+SEED = 0
+FP_ALPHA = 1.0 / 3.0
+
+
+def _none_to_nan(a):
+    return np.array([np.nan if v is None else v for v in a], float)
+
+
+# ------------------------------------------------------------------------- compute
+def compute_spherical(quick=False):
+    Ns = [25, 50] if quick else [50, 100, 200, 400]
+    samples = 30 if quick else 100
+    r0 = separability(0.0, Ns, np.linspace(1.5, 2.5, 5 if quick else 11), samples=samples,
+                      seed=SEED, lp_checks=2)
+    r5 = separability(0.5, Ns, np.linspace(0.6, 1.4, 5 if quick else 9), samples=samples,
+                      seed=SEED, lp_checks=0)
+    cover = {}
+    for n in Ns:  # Cover's formula at every integer P of the plotted range
+        P = np.arange(int(1.45 * n), int(2.55 * n) + 1)
+        cover[str(n)] = {"alpha": (P / n).tolist(), "probability": [cover_probability(n, p) for p in P]}
+    return {"kappa0": r0.to_dict(), "kappa05": r5.to_dict(), "cover_curves": cover}
+
+
+def compute_binary_entropy(quick=False):
+    Ns = [11, 13, 15] if quick else [13, 15, 17, 19, 21, 23, 25]
+    alphas = np.linspace(0.1, 0.8, 4 if quick else 8)
+    r = enumerate_binary(0.0, Ns, alphas, samples=20 if quick else 100, seed=SEED)
+    m = compile_model("binary-perceptron")
+    ac = capacity(m, {"kappa": 0.0})
+    ag = np.linspace(0.02, 0.9, 12 if quick else 45)
+    rs = [solve_saddle(m, {"alpha": float(a), "kappa": 0.0}) for a in ag]
+    return {"enumeration": r.to_dict(),
+            "rs_curve": {"alpha": ag.tolist(),
+                         "entropy": [s.free_entropy if s.success else None for s in rs],
+                         "status": [s.status for s in rs]},
+            "alpha_km": ac.alpha_c if ac.success else None, "alpha_km_status": ac.status}
+
+
+def compute_fp(quick=False):
+    Ns = [9, 15] if quick else [15, 21, 27]
+    nmax = Ns[-1]
+    kref = 3 / math.sqrt(nmax)
+    typ = enumerate_binary(0.0, Ns, [FP_ALPHA], samples=20 if quick else 60, seed=SEED,
+                           references=["typical"])
+    high = enumerate_binary(0.0, [nmax], [FP_ALPHA], samples=20 if quick else 60, seed=SEED,
+                            references=[f"margin={kref}", "max-margin", "densest"], dense_radius=1)
+    theory = None
+    if not quick:
+        from solvers.local_entropy import local_entropy
+        ds = np.arange(1, nmax // 2 + 1) / nmax
+        theory = {}
+        for name, ref in (("typical", "typical"), ("margin", f"margin={kref}")):
+            c = local_entropy("binary-perceptron", {"alpha": FP_ALPHA, "kappa": 0.0},
+                              reference=ref, distances=ds)
+            theory[name] = c.to_dict()
+    return {"alpha": FP_ALPHA, "kappa": 0.0, "kappa_ref": kref, "typical": typ.to_dict(),
+            "high_margin": high.to_dict(), "theory": theory,
+            "theory_note": None if theory else "quick mode: RS Franz-Parisi curves not computed"}
+
+
+# ---------------------------------------------------------------------------- plot
+def plot_separability(res, ax, *, cover=None, title=None):
+    """P(separable) vs α for each N from a SeparabilityResult dict (one κ), with Wilson
+    error bars, Cover's curves (κ = 0) and the replica α_c (reads results only)."""
+    for j, n in enumerate(res["N"]):
+        a = np.array(res["alpha_eff"][j])
+        p = np.array(res["probability"][0][j])
+        lo, hi = np.array(res["ci_low"][0][j]), np.array(res["ci_high"][0][j])
+        ax.errorbar(a, p, yerr=[np.maximum(p - lo, 0), np.maximum(hi - p, 0)], fmt="o", ms=3, capsize=2, color=f"C{j}",
+                    label=f"N = {n}")
+        if cover and str(n) in cover:
+            ax.plot(cover[str(n)]["alpha"], cover[str(n)]["probability"], "-", lw=0.8,
+                    color=f"C{j}")
+    if res["alpha_c"][0] is not None:
+        ax.axvline(res["alpha_c"][0], color="k", ls="--", lw=0.8,
+                   label=rf"replica $\alpha_c$ = {res['alpha_c'][0]:.4f}")
+    ax.axhline(0.5, color="0.7", lw=0.6)
+    ax.set_xlabel(r"$\alpha = P/N$")
+    ax.set_ylabel("P(separable)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_binary_entropy(data, ax):
+    r = data["enumeration"]
+    for j, n in enumerate(r["N"]):
+        ax.errorbar(r["alpha_eff"][j], _none_to_nan(r["entropy"][j]),
+                    yerr=_none_to_nan(r["entropy_stderr"][j]), fmt="o", ms=3, capsize=2,
+                    color=f"C{j % 10}", label=f"N = {n}")
+    rc = data["rs_curve"]
+    ax.plot(rc["alpha"], _none_to_nan(rc["entropy"]), "k-", label="RS (Gardner–Derrida)")
+    ag = np.array(rc["alpha"])
+    ax.plot(ag, (1 - ag) * math.log(2), "k:", label=r"annealed $(1-\alpha)\ln 2$")
+    if data["alpha_km"] is not None:
+        ax.axvline(data["alpha_km"], color="0.5", ls="--", lw=0.8,
+                   label=rf"$\alpha_{{KM}}$ = {data['alpha_km']:.4f}")
+    ax.axhline(0, color="0.8", lw=0.6)
+    ax.set_xlabel(r"$\alpha = P/N$")
+    ax.set_ylabel(r"$\frac{1}{N}\langle\ln\mathcal{N}\rangle$ (instances with solutions)")
+    ax.set_title(r"binary perceptron, $\kappa=0$: exact enumeration", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    return ax
+
+
+def plot_finite_size(data, ax):
+    r = data["enumeration"]
+    x = 1 / np.array(r["N"], float)
+    for a, (alpha, fit) in enumerate(zip(r["alpha"], r["finite_size"])):
+        y = [None if r["entropy"][j][a] is None or r["rs_entropy"][j][a] is None
+             else r["entropy"][j][a] - r["rs_entropy"][j][a] for j in range(len(x))]
+        e = [r["entropy_stderr"][j][a] for j in range(len(x))]
+        ax.errorbar(x, _none_to_nan(y), yerr=_none_to_nan(e), fmt="o", ms=3, capsize=2,
+                    color=f"C{a}", label=rf"$\alpha$ = {alpha:.2f}")
+        if fit["intercept"] is not None:
+            xx = np.linspace(0, x.max(), 20)
+            ax.plot(xx, fit["intercept"] + fit["slope"] * xx, "-", lw=0.7, color=f"C{a}")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xlabel(r"$1/N$")
+    ax.set_ylabel(r"$s_N - s_{RS}(\alpha_{\rm eff})$")
+    ax.set_title("finite-size trend (fits a + b/N)", fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    return ax
+
+
+def _excess(curve, kind):
+    """(1/N) ln(N_k / C(N,k)) for k = 1..N/2 (kind: annealed or quenched)."""
+    kk = [k for k in curve["k"] if 0 < k <= max(curve["k"]) // 2]
+    v = _none_to_nan([curve[kind][k] for k in kk]) - np.array([curve["alpha0"][k] for k in kk])
+    return np.array([curve["distance"][k] for k in kk]), v, kk
+
+
+def _theory_excess(c):
+    d = np.array(c["distance"])
+    s = _none_to_nan(c["local_entropy"])
+    return d, s - (-d * np.log(d) - (1 - d) * np.log1p(-d))
+
+
+def plot_fp(data, ax_typ, ax_high):
+    typ = data["typical"]
+    for j, n in enumerate(typ["N"]):
+        c = typ["distances"]["typical"][j][0]
+        if c is None:
+            continue
+        d, v, _ = _excess(c, "annealed")
+        ax_typ.plot(d, v, "o-", ms=3, lw=0.6, color=f"C{j}", label=rf"N = {n}, $\frac{{1}}{{N}}\ln\langle\mathcal{{N}}_k\rangle$")
+        d, v, kk = _excess(c, "quenched")
+        ax_typ.errorbar(d, v, yerr=_none_to_nan([c["quenched_stderr"][k] for k in kk]), fmt="s",
+                        mfc="none", ms=3, capsize=1, color=f"C{j}", label=rf"N = {n}, $\langle\frac{{1}}{{N}}\ln\mathcal{{N}}_k\rangle$")
+    th = data.get("theory")
+    if th:
+        d, v = _theory_excess(th["typical"])
+        ax_typ.plot(d, v, "k-", label="RS Franz–Parisi, typical reference")
+        d, v = _theory_excess(th["margin"])
+        ax_high.plot(d, v, "k-", label=rf"RS, margin $\tilde\kappa$ = {data['kappa_ref']:.3f}")
+    high = data["high_margin"]
+    for i, (ref, rows) in enumerate(high["distances"].items()):
+        c = rows[0][0]
+        if c is None:
+            continue
+        d, v, _ = _excess(c, "annealed")
+        name = "field ≥ 3" if ref.startswith("margin=") else ref
+        ax_high.plot(d, v, "o-", ms=3, lw=0.6, color=f"C{i + 3}",
+                     label=f"N = {high['N'][0]}, {name} (mean margin {c['reference_margin']:.2f})")
+    for ax, t in ((ax_typ, "around typical solutions"), (ax_high, "around high-margin solutions")):
+        ax.axhline(0, color="0.8", lw=0.6)
+        ax.set_xlabel("distance $d = k/N$")
+        ax.set_ylabel(r"$\frac{1}{N}\ln(\mathcal{N}_k/\binom{N}{k})$  vs  $S(d) - H_2(d)$")
+        ax.set_title(rf"binary perceptron, $\alpha$ = {data['alpha']:.3f}: {t}"
+                     + ("" if th else " (quick: no RS curve)"), fontsize=8)
+        ax.legend(fontsize=6)
+    return ax_typ, ax_high
+
+
+def main(quick=False, outdir=None):
+    out, ok = {}, True
+    sph = compute_spherical(quick)
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    plot_separability(sph["kappa0"], a1, cover=sph["cover_curves"],
+                      title=r"spherical perceptron, $\kappa = 0$ (lines: Cover's exact formula)")
+    plot_separability(sph["kappa05"], a2, title=r"spherical perceptron, $\kappa = 0.5$")
+    p = save(fig, sph, outdir, "validation_spherical")
+    out["spherical_png"], out["spherical_data"] = p["png"], p["data"]
+    ok &= sph["kappa0"]["success"] and sph["kappa05"]["success"]
+
+    ent = compute_binary_entropy(quick)
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    plot_binary_entropy(ent, a1)
+    plot_finite_size(ent, a2)
+    p = save(fig, ent, outdir, "validation_binary_entropy")
+    out["binary_entropy_png"], out["binary_entropy_data"] = p["png"], p["data"]
+    ok &= ent["enumeration"]["success"] and ent["alpha_km"] is not None
+
+    fp = compute_fp(quick)
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    plot_fp(fp, a1, a2)
+    p = save(fig, fp, outdir, "validation_fp")
+    out["fp_png"], out["fp_data"] = p["png"], p["data"]
+    ok &= fp["typical"]["success"] and fp["high_margin"]["success"]
+    if fp["theory"]:
+        ok &= all(c["success"] for c in fp["theory"].values())
+    out["ok"] = bool(ok)
+    return out
+
+
+if __name__ == "__main__":
+    print(main())
