@@ -590,6 +590,8 @@ class BinaryEnumerationResult:
     rs_entropy : [N][alpha]
         RS entropy at α_eff (Gardner & Derrida 1988), None where the saddle failed.
     rs_status : [N][alpha]
+        The saddle status, or "no_rs_solution" where α_eff is at or beyond the RS q → 1
+        value (no RS saddle exists there; not a failure).
     finite_size : list [alpha]
         Weighted fit of entropy − rs_entropy = a + b/N over N (needs ≥ 2 sizes with data):
         dict with ``intercept``, ``intercept_stderr``, ``slope``, ``slope_stderr``,
@@ -806,13 +808,21 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
         for r, _ in refs:
             dist[r].append(drow[r])
 
+    from .capacity import rs_q_to_one_capacity
     from .codegen import compile_model
     from .saddle import solve_saddle
     bm = compile_model("binary-perceptron")
+    # the RS saddle exists only below the RS q -> 1 value (2/π)·α_c^sph(κ) (4/π at κ = 0,
+    # Gardner & Derrida 1988); beyond it there is no RS number to compare with
+    a_q1 = rs_q_to_one_capacity(bm, {"kappa": kappa})
     rs, rs_st = [], []
     for n, Pn in zip(Ns, Ps):
         rr, rst = [], []
         for P in Pn:
+            if P / n >= a_q1:
+                rr.append(None)
+                rst.append("no_rs_solution")
+                continue
             sr = solve_saddle(bm, {"alpha": P / n, "kappa": kappa})
             rr.append(sr.free_entropy if sr.success else None)
             rst.append(sr.status)
@@ -826,7 +836,7 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
              for j in range(len(Ns))]
         fits.append(_fit_finite_size(Ns, y, [ent_se[j][a] for j in range(len(Ns))]))
 
-    failed = sum(st != "converged" for row in rs_st for st in row)
+    failed = sum(st not in ("converged", "no_rs_solution") for row in rs_st for st in row)
     status = "rs_failed" if failed else "ok"
     zmax = max((abs(z) for row in ann_z for z in row if z is not None), default=None)
     msg = (f"{failed} RS saddle points did not converge (rs_status)" if failed else
