@@ -361,5 +361,5 @@ def tree_committee(prior, K, activation, name=None):
 
 
 #: See tree_committee: accuracy statements for the QMC-estimated K-field average.
-QMC_ALARM = 1e-4
+QMC_ALARM = 1e-3
 QMC_Q_TO_ONE_RTOL = 2e-3

@@ -139,7 +139,7 @@ FOLD_FD_STEP = 1e-5
 #: energetic term and its q-derivative for q ≤ 0.9 (tests/test_committee.py, against
 #: a 3-D product quadrature); K > 21 uses fewer points per randomisation (cost O(K²)
 #: per point; the integrand is smoother there).
-COMMITTEE_QMC_POINTS = 2**13
+COMMITTEE_QMC_POINTS = 2**12
 COMMITTEE_QMC_POINTS_LARGE_K = 2**11
 COMMITTEE_QMC_RANDOMIZATIONS = 4
 COMMITTEE_QMC_SEED = 20190417
@@ -181,4 +181,4 @@ VALIDATION_REFERENCES_PER_INSTANCE = 8
 #: Gauss–Legendre nodes per graded piece for the last hidden unit, which the
 #: committee routine integrates exactly in 1-D (conditioning: P(# ≥ m) is linear in
 #: its p_K); same grading as the margin kinks above.
-COMMITTEE_LAST_UNIT_NODES = 20
+COMMITTEE_LAST_UNIT_NODES = 16
