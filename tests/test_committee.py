@@ -312,11 +312,12 @@ def test_binary_k3_entropy_zero_by_brute_force():
 
 @pytest.mark.slow
 def test_k99_average_is_close_to_the_wide_limit():
-    """At K = 99 the energetic average is within 1e-2 of the K → ∞ one at q = 0.5
-    (E ln H(−√Q z/√(1−Q)), Q = (2/π) arcsin q); it decreases towards it with K."""
+    """The energetic average at q = 0.5 increases with K towards the K → ∞ one,
+    E ln H(−√Q z/√(1−Q)) with Q = (2/π) arcsin q (−0.84910): measured −0.89642, −0.86268,
+    −0.85156 for K = 3, 9, 99 (QMC standard error at K = 99: 7e-4, hence 5e-3)."""
     Q = 2 / math.pi * math.asin(0.5)
     t, w = _grid(200)
     wide = float(np.sum(w * log_ndtr(math.sqrt(Q) * t / math.sqrt(1 - Q))))
     v = [float(cm.sign_logz(0.5, K, 0)) for K in (3, 9, 99)]
-    assert v[0] > v[1] > v[2] > wide - 1e-3
-    assert abs(v[2] - wide) < 1e-2
+    assert v[0] < v[1] < v[2] < wide + 2e-3
+    assert abs(v[2] - wide) < 5e-3
