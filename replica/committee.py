@@ -9,9 +9,12 @@ stored when the output is positive:
 
 * ``activation="sign"``: :math:`\mathrm{sign}\sum_l \mathrm{sign}(\lambda_l) > 0`, K odd
   (majority vote; BHS 1992);
-* ``activation="relu"``: :math:`\mathrm{sign}\sum_l c_l\,\max(0,\lambda_l) > 0` with
+* ``activation="relu"``: :math:`\mathrm{sign}\sum_l c_l\,\max(0,\lambda_l) = y` with
   fixed second-layer weights :math:`c_l = +1` for half of the units and −1 for the
-  other half, K even. This is our reading of BMZ 2019 (memory, medium confidence):
+  other half, K even. For odd K ≥ 3 (our extension, so that e.g. K = 3 is defined)
+  ⌈K/2⌉ units are read with +1 and the rest with −1, and since the two labels y = ±1
+  are then not equivalent the energetic term is their average. This is our reading
+  of BMZ 2019 (memory, medium confidence):
   we could reach only the abstract of arXiv 1907.07578 (search of 2026-11-25), which
   confirms the tree architecture with K groups, binary or continuous weights, and a
   finite capacity as K → ∞, but not the readout convention. With all c_l = +1 and no
@@ -58,6 +61,10 @@ channel factor :math:`\gamma_{out} = Q'^2\,\mathbb{E}(\partial^2_\omega\ln Z)^2
 + Q''\,\mathbb{E}(\partial_\omega\ln Z)^2` (derived here: the energetic functional
 depends on the overlap matrix only through :math:`Q(q_{ab})` elementwise, whose
 second-order chain rule adds the diagonal :math:`Q''\,\partial G/\partial Q_{ab}`).
+Finite-K ReLU: only the q → 1 limit is implemented (:class:`ReluCommitteeLogZ`,
+:class:`ReluCommitteeMinCost`: a water-filling quadratic programme per point, QMC over
+z), i.e. the spherical RS capacity; K = 2 gives exactly α_c = 4/3.
+
 For finite K ≥ 3 the replicon is not implemented (BHS 1992 find RS unstable near
 capacity for all K ≥ 2, so the RS capacities here are upper estimates, not the true
 capacity).
