@@ -182,3 +182,18 @@ VALIDATION_REFERENCES_PER_INSTANCE = 8
 #: committee routine integrates exactly in 1-D (conditioning: P(# ≥ m) is linear in
 #: its p_K); same grading as the margin kinks above.
 COMMITTEE_LAST_UNIT_NODES = 16
+#: Newton budget per attempt in scans, and backtracking halvings per Newton step: a
+#: warm start from the neighbour's solution converges in 3-8 iterations and from the
+#: fixed point's hand-over residual in 3-5; a point where Newton has not converged
+#: after 30 iterations is not in its basin, and 8 halvings (step 1/256) are as many as
+#: capacity's inner solver uses. They bound the cost of points with no saddle.
+SCAN_NEWTON_MAXITER = 30
+SCAN_MAX_BACKTRACKS = 8
+#: Scans: a warm-started Newton step that the fraction-to-boundary rule truncates
+#: toward a bound closer than this (relative to max(1, |bound|)) marks the end of the
+#: branch followed along the scan line (status "boundary"; e.g. q -> 1 beyond the RS
+#: q -> 1 limit of the binary perceptron, where qhat -> inf). Each truncated step
+#: divides the gap by 10, so the stop comes a few iterations after the branch is
+#: lost; saddles closer than 1e-8 to a bound are beyond the quadrature's accuracy
+#: anyway (1e-9 relative at 1 - q = 1e-6, see SHARP_TRANSITION).
+SCAN_BOUNDARY_GAP = 1e-8
