@@ -13,6 +13,8 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica validate spherical --set kappa=0 --N 50,100,200 --alpha 1.5:2.5:11 --samples 200 --seed 0
     replica validate binary --set kappa=0 --N 15,17,19,21 --alpha 0.3:0.7:5 --samples 100 --seed 0 \
         [--distances | --references typical,margin=0.3,max-margin,densest --radius 2] [--json]
+    replica scan MODEL --grid alpha=0:1:101 --grid kappa=0:2:41 --quantity free_entropy \
+        --out diagram.nc [--workers N | --scheduler ADDRESS] [--resume] [--set NAME=VALUE]
 
 Bad input (unknown model or parameter, missing parameter, NaN, out-of-domain value)
 prints one line ``replica: error: ...`` naming the parameter and exits with code 2.
@@ -456,6 +458,8 @@ def build_parser():
     v.add_argument("--radius", type=int, default=None, help="binary: Hamming radius of 'densest'")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=cmd_validate)
+    from solvers.scan_cli import add_scan_parser
+    add_scan_parser(sub)
     return p
 
 

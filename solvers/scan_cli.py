@@ -1,0 +1,114 @@
+"""The ``replica scan`` subcommand (registered by :func:`solvers.cli.build_parser`).
+
+::
+
+    replica scan MODEL --grid alpha=0:1:101 --grid kappa=0:2:41 --quantity free_entropy \\
+        --out diagram.nc [--workers N | --scheduler ADDRESS] [--resume] [--set NAME=VALUE] \\
+        [--along NAME] [--block-size N] [--no-progress] [--json]
+
+Exit codes: 0 every point converged, 1 some did not (their statuses are in the file),
+2 bad input (one line naming the parameter).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+
+from .errors import ParameterError
+
+__all__ = ["add_scan_parser", "cmd_scan"]
+
+
+def _sets(items):
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ParameterError("set", f"--set expects NAME=VALUE, got {item!r}")
+        name, val = (s.strip() for s in item.split("=", 1))
+        try:
+            out[name] = float(val)
+        except ValueError:
+            raise ParameterError(name, f"parameter {name} must be a number, got {val!r}") from None
+        if out[name] != out[name] or out[name] in (float("inf"), float("-inf")):
+            raise ParameterError(name, f"parameter {name} must be finite, got {val!r}")
+    return out
+
+
+def cmd_scan(args):
+    from replica.catalogue import CATALOGUE
+
+    from .scan import QUANTITIES, client_executor, parse_grid_spec, scan
+    if args.model not in CATALOGUE:
+        raise ParameterError("model", f"unknown model {args.model!r}; known models: "
+                                      f"{', '.join(sorted(CATALOGUE))}")
+    if args.quantity not in QUANTITIES:
+        raise ParameterError("quantity", f"unknown quantity {args.quantity!r}; known: "
+                                         f"{', '.join(QUANTITIES)}")
+    grid = {}
+    for spec in args.grid:
+        name, vals = parse_grid_spec(spec)
+        if name in grid:
+            raise ParameterError(name, f"--grid {name} given twice")
+        grid[name] = vals
+    controls = _sets(args.set)
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError("workers", f"--workers must be >= 1, got {args.workers}")
+    options = {} if args.tol is None else {"tol": args.tol}
+    executor, client = None, None
+    if args.scheduler:
+        executor = client_executor(args.scheduler)
+        client = executor._client  # closed below
+    t0 = time.perf_counter()
+    try:
+        ds = scan(args.model, grid, args.quantity, controls=controls, out=args.out,
+                  executor=executor, workers=args.workers, resume=args.resume,
+                  progress=not args.no_progress, along=args.along, block_size=args.block_size,
+                  options=options)
+    finally:
+        if client is not None:
+            client.close()
+    counts = collections.Counter(str(s) for s in ds["status"].values.ravel())
+    ok = set(counts) == {"converged"}
+    summary = {"out": str(args.out), "model": args.model, "quantity": args.quantity,
+               "dims": {d: int(ds.sizes[d]) for d in ds["status"].dims},
+               "points": int(ds["status"].size), "status_counts": dict(counts),
+               "all_converged": ok, "blocks_total": int(ds.attrs["blocks_total"]),
+               "blocks_resumed": int(ds.attrs["blocks_resumed"]),
+               "blocks_computed": int(ds.attrs["blocks_computed"]),
+               "seconds": time.perf_counter() - t0}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        dims = " x ".join(f"{d}[{n}]" for d, n in summary["dims"].items())
+        print(f"{args.model} {args.quantity} over {dims}: {summary['points']} points -> {args.out}")
+        for s, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"  {s:<22} {n}")
+        print(f"  blocks: {summary['blocks_computed']} computed, {summary['blocks_resumed']} "
+              f"resumed, of {summary['blocks_total']}; {summary['seconds']:.1f} s")
+    return 0 if ok else 1
+
+
+def add_scan_parser(sub):
+    sc = sub.add_parser("scan", help="map a quantity over a grid of controls (NetCDF, resumable)")
+    sc.add_argument("model")
+    sc.add_argument("--grid", action="append", required=True, metavar="NAME=START:STOP:NUM",
+                    help="scanned control, NUM points from START to STOP inclusive (repeatable)")
+    sc.add_argument("--quantity", default="free_entropy",
+                    help="free_entropy (RS saddle; default) or capacity")
+    sc.add_argument("--set", action="append", metavar="NAME=VALUE", help="fixed control")
+    sc.add_argument("--out", required=True, metavar="FILE.nc",
+                    help="NetCDF output; FILE.nc.journal records finished blocks")
+    par = sc.add_mutually_exclusive_group()
+    par.add_argument("--workers", type=int, default=None, help="process-pool workers (default 1)")
+    par.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="dask.distributed scheduler, e.g. tcp://127.0.0.1:8786")
+    sc.add_argument("--resume", action="store_true", help="continue an interrupted scan")
+    sc.add_argument("--along", default=None, help="continuation axis (default: first --grid)")
+    sc.add_argument("--block-size", type=int, default=None, help="lines per block")
+    sc.add_argument("--tol", type=float, default=None, help="saddle tolerance")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(func=cmd_scan)
+    return sc
