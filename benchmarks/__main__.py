@@ -14,7 +14,9 @@
    evaluation of the 3-level nested energetic average, toolkit vs ``scipy.integrate.
    tplquad`` of the same integrand (the naive route's building block; a naive
    5-variable saddle solve would need hundreds of them per point), and the time of a
-   51-point curve d ∈ [0.001, 0.3] after compilation.
+   51-point curve d ∈ [0.001, 0.3] after compilation;
+6. tree committees (:mod:`benchmarks.committee`): the K-field average at K = 3 … 99 vs
+   ``tplquad`` at K = 3, and the K = 3 capacities.
 
 Accuracy is reported next to speed: the reference for the spherical curve is
 Gardner's formula by ``scipy.integrate.quad`` at 1e-13, for the binary capacity the
@@ -182,6 +184,9 @@ def main(argv=None):
           f"tplquad {le['energetic_eval_tplquad_s']:.2f}s ({le['speedup_per_eval']:.0f}x, |diff| "
           f"{le['energetic_abs_diff']:.1e}); 51-point S(d) curve {le['curve_51_points_s']:.1f}s "
           f"(target 1 s; all converged: {le['curve_all_converged']})", flush=True)
+    from .committee import bench_committee, report as report_committee
+    results["committee"] = bench_committee()
+    report_committee(results["committee"])
     results["cli"] = bench_cli()
     print(f"\nCLI `replica capacity binary-perceptron --set kappa=0.5`: cold cache "
           f"{results['cli']['cli_cold_cache_s']:.2f}s, warm cache {results['cli']['cli_warm_cache_s']:.2f}s")
