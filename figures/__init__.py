@@ -10,4 +10,5 @@ __all__ = ["FIGURES"]
 #: name -> module path of the figure scripts, in the order ``python -m figures`` runs them
 FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entropy",
            "teacher_student": "figures.teacher_student",
-           "validation": "figures.validation"}
+           "validation": "figures.validation",
+           "committee": "figures.committee"}

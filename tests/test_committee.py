@@ -280,6 +280,19 @@ def test_cli_solve_wide(capsys):
     assert d["status"] == "converged" and 0 < d["order_parameters"]["q"] < 1
 
 
+# ----------------------------------------------------------------------------- figure
+def test_committee_figure_quick(tmp_path):
+    """Smoke: the figure runs at reduced resolution and saves its data (K = 3 sign value
+    and the K → ∞ ReLU line as checked above)."""
+    from figures import FIGURES, committee
+    assert FIGURES["committee"] == "figures.committee"
+    out = committee.main(quick=True, outdir=tmp_path)
+    assert out["ok"] and out["png"].stat().st_size > 10_000
+    d = json.loads(out["data"].read_text())
+    assert abs(d["spherical"]["sign"]["alpha_c"][d["spherical"]["sign"]["K"].index(3)] - 4.025192) < 1e-6
+    assert abs(d["wide"]["spherical_relu"] - WIDE_RELU) < 1e-10
+
+
 # ----------------------------------------------------------------------------- slow
 @pytest.mark.slow
 def test_binary_sign_approaches_wide_limit():

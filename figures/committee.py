@@ -1,0 +1,121 @@
+r"""Figure: RS capacity of tree committee machines vs the number K of hidden units.
+
+* spherical weights (q → 1 limit): sign units (majority vote; Barkai, Hansel &
+  Sompolinsky, PRA 45, 4146 (1992)) grow like √K — dashed, our leading-order
+  12√K/√(2π); dotted, the beyond-RS (16/π)√(ln K) of Monasson & Zecchina (1995), for
+  context — while ReLU units (balanced ±1 readout; Baldassi, Malatesta & Zecchina,
+  PRL 123, 170602 (2019)) saturate at the K → ∞ value 2π/(π−1) (horizontal line);
+* binary weights (RS entropy zero): sign units for finite K, with the K → ∞ values for
+  sign and ReLU as horizontal lines (finite-K binary ReLU is not implemented).
+
+All RS: BHS 1992 find RS unstable near capacity, so these are RS estimates, not the
+true capacities. Run: ``python -m figures committee`` (data: figures/output/committee.json).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from replica.catalogue import get_model
+from solvers import capacity, compile_model, rs_q_to_one_capacity
+
+from .plotting import save
+
+__all__ = ["compute", "main", "plot_committee_capacity"]
+
+
+def _spherical(K, act):
+    r = capacity(get_model("tree-committee", K=K, activation=act), {})
+    return {"K": K, "alpha_c": r.alpha_c if r.success else None, "status": r.status}
+
+
+def _spherical_limit_only(K):
+    """Sign units at large K: the derived q → 1 limit alone (a 1-D integral)."""
+    a = rs_q_to_one_capacity(compile_model(get_model("tree-committee", K=K, activation="sign")), {})
+    return {"K": K, "alpha_c": float(a), "status": "converged"}
+
+
+def _binary(K, act):
+    r = capacity(get_model("binary-tree-committee", K=K, activation=act), {})
+    return {"K": K, "alpha_c": r.alpha_c if r.success else None, "status": r.status}
+
+
+def _series(rows):
+    return {"K": [r["K"] for r in rows], "alpha_c": [r["alpha_c"] for r in rows],
+            "status": [r["status"] for r in rows]}
+
+
+def compute(quick=False):
+    sign_sph = [_spherical(K, "sign") for K in ((1, 3, 5) if quick else (1, 3, 5, 7, 9))]
+    sign_sph += [_spherical_limit_only(K) for K in ((9, 25, 99) if quick else (15, 25, 49, 99, 199, 399))
+                 if K > sign_sph[-1]["K"]]
+    relu_sph = [_spherical(K, "relu") for K in ((2, 4, 8) if quick else (2, 4, 6, 8, 12, 16, 24))]
+    sign_bin = [_binary(K, "sign") for K in ((1, 3) if quick else (1, 3, 5, 7, 9))]
+    wide = {f"{w}_{a}": _binary("inf", a)["alpha_c"] if w == "binary" else
+            _spherical("inf", a)["alpha_c"] for w in ("spherical", "binary") for a in ("sign", "relu")}
+    return {"spherical": {"sign": _series(sign_sph), "relu": _series(relu_sph)},
+            "binary": {"sign": _series(sign_bin)},
+            "wide": wide,
+            "notes": {"spherical_sign_wide": "RS capacity diverges as K -> inf (status non_finite)",
+                      "binary_relu_finite_K": "not implemented (only K = inf)",
+                      "rs": "RS estimates; RS is unstable near capacity (BHS 1992)"}}
+
+
+def plot_committee_capacity(data, axes):
+    """Draw the two panels from the saved data (reads only)."""
+    ax1, ax2 = axes
+    s = data["spherical"]
+    for key, color, label in (("sign", "C0", "sign, finite K"), ("relu", "C3", "ReLU, finite K")):
+        K = np.array(s[key]["K"], float)
+        a = np.array([np.nan if v is None else v for v in s[key]["alpha_c"]], float)
+        ax1.plot(K, a, "o-", color=color, ms=3, label=label)
+    kk = np.geomspace(1, max(s["sign"]["K"]), 100)
+    ax1.plot(kk, 12 * np.sqrt(kk) / math.sqrt(2 * math.pi), "--", color="C0", lw=0.8,
+             label=r"RS large K: $12\sqrt{K/2\pi}$")
+    kk2 = kk[kk >= 3]
+    ax1.plot(kk2, 16 / math.pi * np.sqrt(np.log(kk2)), ":", color="C0", lw=0.8,
+             label=r"beyond RS: $(16/\pi)\sqrt{\ln K}$ (MZ 1995)")
+    if data["wide"]["spherical_relu"] is not None:
+        ax1.axhline(data["wide"]["spherical_relu"], color="C3", lw=0.8, ls="--",
+                    label=r"ReLU, $K\to\infty$: $2\pi/(\pi-1)$")
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("hidden units K")
+    ax1.set_ylabel(r"RS capacity $\alpha_c$")
+    ax1.set_title("spherical weights (q → 1)")
+    ax1.legend(fontsize=7)
+    b = data["binary"]["sign"]
+    K = np.array(b["K"], float)
+    a = np.array([np.nan if v is None else v for v in b["alpha_c"]], float)
+    ax2.plot(K, a, "o-", color="C0", ms=3, label="sign, finite K")
+    for key, color, label in (("binary_sign", "C0", r"sign, $K\to\infty$"),
+                              ("binary_relu", "C3", r"ReLU, $K\to\infty$")):
+        if data["wide"][key] is not None:
+            ax2.axhline(data["wide"][key], color=color, lw=0.8, ls="--", label=label)
+    ax2.set_xscale("log")
+    ax2.set_xlabel("hidden units K")
+    ax2.set_ylabel(r"RS capacity $\alpha_c$ (entropy zero)")
+    ax2.set_title("binary weights")
+    ax2.legend(fontsize=7)
+    return axes
+
+
+def main(quick=False, outdir=None):
+    data = compute(quick)
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2)
+    plot_committee_capacity(data, axes)
+    fig.suptitle("Tree committee machines, RS capacity vs K (sign vs ReLU)", fontsize=10)
+    out = save(fig, data, outdir, "committee")
+    rows = [data["spherical"]["sign"], data["spherical"]["relu"], data["binary"]["sign"]]
+    out["ok"] = (all(st == "converged" for r in rows for st in r["status"])
+                 and data["wide"]["spherical_relu"] is not None
+                 and data["wide"]["binary_sign"] is not None and data["wide"]["binary_relu"] is not None)
+    return out
+
+
+if __name__ == "__main__":
+    print(main())
