@@ -243,6 +243,10 @@ class SeparabilityResult:
         Cover's exact probability (κ = 0 requested and Gaussian patterns only).
     cover_z : [N][alpha] or None
         (measured − Cover)/√(Cover(1−Cover)/n) at κ = 0; None where Cover is 0 or 1.
+    cover_pvalue : [N][alpha] or None
+        Exact two-sided binomial p-value of the separable count under Cover's probability
+        (``scipy.stats.binomtest``): the z-score misleads where Cover is close to 0 or 1
+        (one non-separable instance in 100 at Cover's 5e-4 is z = −4, but p = 0.05).
     alpha_c : list [kappa]
         RS (Gardner) capacity from :func:`solvers.capacity.capacity`, None if it failed.
     alpha_c_status : list [kappa]
@@ -276,6 +280,7 @@ class SeparabilityResult:
     kappa_max_mean: list
     cover: object
     cover_z: object
+    cover_pvalue: object
     alpha_c: list
     alpha_c_status: list
     alpha_half: list
@@ -392,12 +397,15 @@ def separability(kappa, N, alpha, *, samples, seed, patterns="gaussian",
 
     kmean = [[float(np.nanmean(km)) if np.any(np.isfinite(km)) else None for km in row]
              for row in kmax_all]
-    cover = cover_z = None
+    cover = cover_z = cover_p = None
     if 0.0 in kappas and patterns == "gaussian":
         i0 = kappas.index(0.0)
         cover = [[cover_probability(n, P) for P in Pn] for n, Pn in zip(Ns, Ps)]
         cover_z = [[(prob[i0][j][a] - c) / math.sqrt(c * (1 - c) / samples) if 0 < c < 1 else None
                     for a, c in enumerate(cr)] for j, cr in enumerate(cover)]
+        from scipy.stats import binomtest
+        cover_p = [[float(binomtest(sep[i0][j][a], samples, c).pvalue) for a, c in enumerate(cr)]
+                   for j, cr in enumerate(cover)]
 
     from .capacity import capacity
     from .codegen import compile_model
@@ -420,7 +428,7 @@ def separability(kappa, N, alpha, *, samples, seed, patterns="gaussian",
     return SeparabilityResult(
         kappa=kappas, N=Ns, alpha=alphas, P=Ps, alpha_eff=[[P / n for P in Pn] for n, Pn in zip(Ns, Ps)],
         samples=samples, seed=seed, patterns=patterns, separable=sep, probability=prob,
-        stderr=se, ci_low=lo, ci_high=hi, kappa_max_mean=kmean, cover=cover, cover_z=cover_z,
+        stderr=se, ci_low=lo, ci_high=hi, kappa_max_mean=kmean, cover=cover, cover_z=cover_z, cover_pvalue=cover_p,
         alpha_c=acs, alpha_c_status=acst, alpha_half=half, lp_checked=lp_checked,
         lp_disagreements=lp_dis, uncertified=uncert, status=status, success=status == "ok",
         message=msg, seconds=time.perf_counter() - t0)
@@ -599,8 +607,10 @@ class BinaryEnumerationResult:
     distances : dict or None
         reference → [N][alpha] dict of the finite-N Franz–Parisi curve around references:
         ``k``, ``distance`` (k/N), ``mean_count`` ⟨𝒩_k⟩ and ``count_stderr`` (over
-        instances), ``annealed`` (1/N) ln⟨𝒩_k⟩, ``quenched`` (1/N)⟨ln 𝒩_k⟩ over pairs with
-        𝒩_k > 0 and ``quenched_stderr``, ``zero_fraction`` (pairs with 𝒩_k = 0),
+        instances), ``annealed`` (1/N) ln⟨𝒩_k⟩ and ``annealed_stderr`` (delta method),
+        ``quenched`` (1/N)⟨ln 𝒩_k⟩ over (instance, reference) pairs with 𝒩_k > 0 and
+        ``quenched_stderr`` (cluster-robust: references of one instance are correlated),
+        ``zero_fraction`` (pairs with 𝒩_k = 0),
         ``alpha0`` (1/N) ln C(N, k), ``n_references``, ``n_instances``,
         ``reference_margin`` (mean smallest stability of the references) — None when no
         instance had a reference.
@@ -654,19 +664,27 @@ def _fp_summary(hists, refmargins, N, n_inst):
     mean = per_inst.mean(axis=0)
     sem = per_inst.std(axis=0, ddof=1) / math.sqrt(len(per_inst)) if len(per_inst) > 1 else None
     H = np.array([h for _, h in hists], float)
+    inst = np.array([i for i, _ in hists])
     pos = H > 0
-    with np.errstate(divide="ignore"):
-        lnH = np.where(pos, np.log(np.where(pos, H, 1.0)), 0.0) / N
+    lnH = np.log(np.where(pos, H, 1.0)) / N
     npos = pos.sum(axis=0)
-    q = np.where(npos > 0, lnH.sum(axis=0) / np.maximum(npos, 1), np.nan)
-    qvar = np.where(npos > 1, (np.where(pos, lnH - q, 0.0) ** 2).sum(axis=0) / np.maximum(npos - 1, 1), np.nan)
-    qse = np.where(npos > 1, np.sqrt(qvar / np.maximum(npos, 1)), np.nan)
-    with np.errstate(divide="ignore"):
-        ann = np.where(mean > 0, np.log(np.where(mean > 0, mean, 1.0)) / N, np.nan)
+    q = np.where(npos > 0, (lnH * pos).sum(axis=0) / np.maximum(npos, 1), np.nan)
+    # references of one instance are correlated: cluster-robust (by instance) standard
+    # error of the mean over the pairs with N_k > 0
+    dev = np.where(pos, lnH - q, 0.0)
+    clus = np.array([dev[inst == i].sum(axis=0) for i in by_inst])
+    nclus = np.array([(pos[inst == i].any(axis=0)) for i in by_inst]).sum(axis=0)
+    qse = np.where(nclus > 1, np.sqrt((clus ** 2).sum(axis=0) * nclus / np.maximum(nclus - 1, 1))
+                   / np.maximum(npos, 1), np.nan)
+    ann = np.where(mean > 0, np.log(np.where(mean > 0, mean, 1.0)) / N, np.nan)
+    ann_se = (np.where(mean > 0, sem / (N * np.where(mean > 0, mean, 1.0)), np.nan)
+              if sem is not None else None)
     return {
         "k": k.tolist(), "distance": (k / N).tolist(), "mean_count": mean.tolist(),
         "count_stderr": sem.tolist() if sem is not None else None,
-        "annealed": ann.tolist(), "quenched": q.tolist(), "quenched_stderr": qse.tolist(),
+        "annealed": ann.tolist(),
+        "annealed_stderr": ann_se.tolist() if ann_se is not None else None,
+        "quenched": q.tolist(), "quenched_stderr": qse.tolist(),
         "zero_fraction": (1 - npos / len(H)).tolist(),
         "alpha0": [math.log(math.comb(N, int(i))) / N for i in k],
         "n_references": len(H), "n_instances": len(by_inst),
