@@ -31,8 +31,10 @@ quantities without warm starts, blocks of points). A block is the unit of work s
 to an executor (any :class:`concurrent.futures.Executor`: a process pool for
 ``workers=N``, a ``dask.distributed`` client's ``get_executor()``, ...), so warm
 starts survive parallelism. The block layout depends only on the grid and
-``block_size``, never on the executor, and every point's result depends only on its
-own line: serial, process-pool and dask runs give identical datasets.
+``block_size``, never on the executor, so serial, process-pool and dask runs give
+identical datasets (bit for bit). Every point's solve depends only on its own line;
+other block sizes agree to the quadrature's accuracy, not bit for bit (the generated
+code grades the quadrature mesh of a batch to its sharpest element).
 
 Journal and resume
 ------------------
