@@ -158,10 +158,11 @@ def test_min_cost_numpy_vs_mpmath():
 
 
 def test_sign_rs_capacity_grows_like_sqrt_K():
-    """RS capacity of the sign committee grows like √K (BHS 1992; Engel et al. PRA 45,
-    7590 (1992)), unlike the Mitchison–Durbin bound O(K ln K)/K per weight... and unlike
-    the beyond-RS asymptote (16/π)√(ln K) of Monasson & Zecchina, Mod. Phys. Lett. B 9,
-    1887 (1995) (context only: not an RS quantity). Leading order derived here: with m =
+    """RS capacity of the sign committee grows like √K (BHS 1992 abstract: "at large K,
+    alpha_c diverges as K^1/2 in contradiction with the rigorous upper bound alpha_c <
+    C ln K" of Mitchison & Durbin), unlike the beyond-RS asymptote (16/π)√(ln K) of
+    Monasson & Zecchina (Mod. Phys. Lett. B 1995, arXiv cond-mat/9601122 abstract;
+    context only: not an RS quantity). Leading order derived here: with m =
     (K+1)/2, the deficit of positive fields is ~ (√K/2)g₊ and the missing units are the
     least negative ones, so E C_K ≈ √(2π)/(12√K), i.e. α_c/√K → 12/√(2π) = 4.7873.
     Check: α_c/√K increases with K, stays below the constant, and a K^(-1/2)
@@ -222,9 +223,11 @@ def test_wide_numpy_vs_mpmath():
 
 
 def test_wide_replicon_crosses_zero_at_finite_alpha():
-    """BHS 1992: for K → ∞ sign committees the RS solution becomes AT-unstable at a finite
-    load. Our replicon (γ_out = Q'² E(∂²ln Z)² + Q'' E(∂ ln Z)², derived in
-    replica.committee) is positive at α = 2 and negative at α = 4 (zero near α ≈ 3.0)."""
+    """BHS 1992 (abstract, read via search): "the instability of the RS solution is shown
+    to occur at a value of alpha which remains finite in the large-K limit". Our replicon
+    (γ_out = Q'² E(∂²ln Z)² + Q'' E(∂ ln Z)², derived in replica.committee, not checked
+    against a paper value) is positive at α = 2 and negative at α = 4 (zero at
+    α_AT = 2.988; ReLU: 1.721)."""
     fe = get_model("tree-committee", K="inf", activation="sign")
     r2 = solve_saddle(fe, {"alpha": 2.0})
     r4 = solve_saddle(fe, {"alpha": 4.0}, x0=r2)
