@@ -25,7 +25,7 @@ import sympy as sp
 from .functions import H, Gauss
 
 __all__ = ["GaussianAverage", "E", "integrate_by_parts", "canonical_radicals", "correlated",
-           "averages_in"]
+           "averages_in", "LogMeanExp", "TiltedAverage"]
 
 
 class GaussianAverage(sp.Expr):
@@ -250,3 +250,126 @@ def correlated(integrand, variables, covariance, name="xi"):
     xis = sp.symbols(f"{name}1:{n + 1}", real=True)
     sub = {v: sum(L[i, j] * xis[j] for j in range(i + 1)) for i, v in enumerate(variables)}
     return E(sp.sympify(integrand).xreplace(sub), *xis)
+
+
+class LogMeanExp(sp.Expr):
+    r"""Unevaluated :math:`\ln \mathbb{E}_z\, e^{f(z)}` (full line, standard Gaussian z).
+
+    The building block of large-deviation (tilted) measures: the replicated local
+    entropy at finite y has :math:`\mathbb{E}_{z_0}\ln\mathbb{E}_{z_1}[Z(z_0,z_1)^y]`
+    (Baldassi et al., PRL 115, 128101 (2015); JSTAT 2016, 023301), and 1RSB free
+    energies have the same form with the Parisi parameter. Written as one node, it is
+    evaluated in log space (log-sum-exp on a grid placed where the tilted mass is, see
+    :mod:`solvers.codegen`), so :math:`e^{f}` may be astronomically large or small.
+
+    Derivative: :math:`\partial_s \ln\mathbb{E}e^{f} = \langle \partial_s f\rangle_f`
+    (:class:`TiltedAverage`). Constructor canonicalises: terms of f free of z are
+    pulled out, and an f free of z returns f itself.
+    """
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, f, var):
+        f = sp.sympify(f)
+        if not isinstance(var, sp.Symbol):
+            raise TypeError(f"LogMeanExp: var must be a sympy Symbol, got {var!r}")
+        const, dep = f.as_independent(var, as_Add=True)
+        if dep == 0:
+            return f
+        if const != 0:
+            return const + cls(dep, var)
+        return sp.Expr.__new__(cls, dep, var)
+
+    @property
+    def exponent(self):
+        return self.args[0]
+
+    @property
+    def var(self):
+        return self.args[1]
+
+    @property
+    def free_symbols(self):
+        return self.exponent.free_symbols - {self.var}
+
+    def _eval_derivative(self, s):
+        return TiltedAverage(sp.diff(self.exponent, s), self.exponent, self.var)
+
+    def _eval_subs(self, old, new):
+        if old == self.var:
+            return self
+        return None
+
+    def _latex(self, printer, exp=None):
+        body = r"\ln \mathbb{E}_{%s}\, e^{%s}" % (printer._print(self.var), printer._print(self.exponent))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        return "LogMeanExp(%s, %s)" % (printer._print(self.exponent), printer._print(self.var))
+
+
+class TiltedAverage(sp.Expr):
+    r"""Unevaluated tilted average :math:`\langle g\rangle_f = \mathbb{E}_z[g\,e^{f}]/\mathbb{E}_z[e^{f}]`.
+
+    Closed under differentiation:
+    :math:`\partial_s\langle g\rangle_f = \langle \partial_s g + g\,\partial_s f\rangle_f
+    - \langle g\rangle_f\langle\partial_s f\rangle_f`. Linear in g (canonicalised: terms
+    are split, factors free of z pulled out, ``<c>_f = c``).
+    """
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, g, f, var):
+        g, f = sp.sympify(g), sp.sympify(f)
+        if not isinstance(var, sp.Symbol):
+            raise TypeError(f"TiltedAverage: var must be a sympy Symbol, got {var!r}")
+        f = f.as_independent(var, as_Add=True)[1]  # constants in f cancel
+        if g == 0:
+            return sp.S.Zero
+        if isinstance(g, sp.Add):
+            return sp.Add(*[cls(t, f, var) for t in g.args])
+        const, dep = g.as_independent(var, as_Add=False)
+        if dep == 1:
+            return const
+        if f == 0:
+            return const * GaussianAverage(dep, var)
+        if const != 1:
+            return const * cls(dep, f, var)
+        return sp.Expr.__new__(cls, dep, f, var)
+
+    @property
+    def integrand(self):
+        return self.args[0]
+
+    @property
+    def exponent(self):
+        return self.args[1]
+
+    @property
+    def var(self):
+        return self.args[2]
+
+    @property
+    def free_symbols(self):
+        return (self.integrand.free_symbols | self.exponent.free_symbols) - {self.var}
+
+    def _eval_derivative(self, s):
+        g, f, z = self.args
+        fs = sp.diff(f, s)
+        return (TiltedAverage(sp.diff(g, s) + g * fs, f, z)
+                - TiltedAverage(g, f, z) * TiltedAverage(fs, f, z))
+
+    def _eval_subs(self, old, new):
+        if old == self.var:
+            return self
+        return None
+
+    def _latex(self, printer, exp=None):
+        body = r"\left\langle %s\right\rangle_{%s;\,e^{%s}}" % (
+            printer._print(self.integrand), printer._print(self.var), printer._print(self.exponent))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    def _sympystr(self, printer):
+        return "Tilted(%s, %s, %s)" % tuple(printer._print(a) for a in self.args)

@@ -47,7 +47,7 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pycode import MpmathPrinter
 
-from replica.averages import GaussianAverage
+from replica.averages import GaussianAverage, LogMeanExp, TiltedAverage
 from replica.free_energy import FixedPointUnavailable, FreeEnergy
 from replica.functions import GH, H, LogCosh2, LogH
 
@@ -123,8 +123,11 @@ def _function_source(exprs, argsyms, printer):
 
 
 # --------------------------------------------------------------------------- tree build
+_TILTED = (LogMeanExp, TiltedAverage)
+
+
 def _top_averages(expr, acc):
-    if isinstance(expr, GaussianAverage):
+    if isinstance(expr, (GaussianAverage,) + _TILTED):
         if expr not in acc:
             acc.append(expr)
         return
@@ -132,20 +135,42 @@ def _top_averages(expr, acc):
         _top_averages(a, acc)
 
 
-def _kinks(expr, var, acc):
-    """(zero, |slope|) of linear-in-var arguments of kink functions, outside inner averages."""
+def _kinks(expr, var, acc, inner=()):
+    """(zero, |slope|) of linear-in-var arguments of kink functions.
+
+    Kinks inside inner averages count too, *smoothed*: an inner full-line average over
+    u of a kink function of ``a + s·var + c·u`` is a smooth step in ``var`` centred at
+    ``-a/s`` (u set to its mean 0) of width ~ sqrt(1 + c²)/|s|; it is reported with the
+    effective slope |s|/sqrt(1 + c²), so that the outer average splits and grades
+    there. (Without this the outer Gauss–Legendre rule converges slowly when the inner
+    variance is small, e.g. the Franz–Parisi energetic term at small distance.)
+    Entries are (zero, |slope|, smoothed); a smoothed step that is not sharp at run
+    time needs no split and is dropped then (see ``_eval_numpy``).
+    """
     if isinstance(expr, GaussianAverage):
+        if expr.full_line and expr.integrand.has(var):
+            _kinks(expr.integrand, var, acc, inner + (expr.var,))
+        return
+    if isinstance(expr, _TILTED):
+        # a tilted average smooths kinks of its exponent like an inner average does
+        if expr.exponent.has(var):
+            _kinks(expr.exponent, var, acc, inner + (expr.var,))
         return
     if isinstance(expr, _KINK_FUNCS):
         arg = expr.args[0]
         if arg.has(var):
             slope = sp.diff(arg, var)
-            if not slope.has(var) and slope != 0:
-                root = sp.cancel(-arg.subs(var, 0) / slope)
-                if all(root != r for r, _ in acc):
-                    acc.append((root, sp.Abs(slope)))
+            cs = [sp.diff(arg, u) for u in inner]
+            linear = not slope.has(var, *inner) and not any(c.has(var, *inner) for c in cs)
+            if linear and slope != 0:
+                root = sp.cancel(-arg.subs({u: 0 for u in inner}).subs(var, 0) / slope)
+                eff = sp.Abs(slope)
+                if cs:
+                    eff = eff / sp.sqrt(1 + sum(c**2 for c in cs))
+                if all(root != r for r, _, _ in acc):
+                    acc.append((root, eff, bool(inner)))
     for a in expr.args:
-        _kinks(a, var, acc)
+        _kinks(a, var, acc, inner)
 
 
 def _build(exprs, scope, kind):
@@ -159,29 +184,48 @@ def _build(exprs, scope, kind):
         _top_averages(e, avgs)
     groups = {}
     for a in avgs:
-        groups.setdefault((a.var, a.lower, a.upper), []).append(a)
+        if isinstance(a, _TILTED):
+            groups.setdefault(("tilt", a.var, a.exponent), []).append(a)
+        else:
+            groups.setdefault((a.var, a.lower, a.upper), []).append(a)
     placeholders = {}
     group_specs = []
     k = 0
-    for (var, lo, up), members in groups.items():
-        kinks = []
-        for m in members:
-            _kinks(m.integrand, var, kinks)
-        lo_fin, up_fin = lo is not sp.S.NegativeInfinity, up is not sp.S.Infinity
-        ruled = "hermite" if (not kinks and not lo_fin and not up_fin) else "legendre"
-        bounds_exprs = ([lo if lo_fin else sp.S.Zero, up if up_fin else sp.S.Zero]
-                        + [r for r, _ in kinks] + [sl for _, sl in kinks])
+    for key, members in groups.items():
         ph = []
         for m in members:
             s = sp.Symbol("_a%d" % k, real=True)
             k += 1
             placeholders[m] = s
             ph.append(s)
+        if key[0] == "tilt":
+            # tilted measure e^f Dz: the grid is placed where e^{f - z²/2} has its mass
+            # (coarse scan of f alone), then one log-sum-exp quadrature serves ln E e^f
+            # ("lme") and every tilted average ("avg") of the group
+            _, var, f = key
+            group_specs.append({
+                "rule": "tilt",
+                "kinds": ["lme" if isinstance(m, LogMeanExp) else "avg" for m in members],
+                "tilt": _build([f], scope + [var], kind),
+                "inner": _build([f] + [m.integrand for m in members if isinstance(m, TiltedAverage)],
+                                scope + [var], kind),
+                "n_out": len(members),
+            })
+            continue
+        var, lo, up = key
+        kinks = []
+        for m in members:
+            _kinks(m.integrand, var, kinks)
+        lo_fin, up_fin = lo is not sp.S.NegativeInfinity, up is not sp.S.Infinity
+        ruled = "hermite" if (not kinks and not lo_fin and not up_fin) else "legendre"
+        bounds_exprs = ([lo if lo_fin else sp.S.Zero, up if up_fin else sp.S.Zero]
+                        + [r for r, _, _ in kinks] + [sl for _, sl, _ in kinks])
         group_specs.append({
             "rule": ruled,
             "lower_finite": lo_fin,
             "upper_finite": up_fin,
             "n_kinks": len(kinks),
+            "smoothed": [sm for _, _, sm in kinks],
             "bounds": _build(bounds_exprs, scope, kind) if ruled == "legendre" else None,
             "inner": _build([m.integrand for m in members], scope + [var], kind),
             "n_out": len(members),
@@ -212,7 +256,8 @@ def _load(spec, kind):
     spec = dict(spec)
     spec["func"] = ns["f"]
     spec["groups"] = [dict(g, inner=_load(g["inner"], kind),
-                           bounds=_load(g["bounds"], kind) if g["bounds"] else None)
+                           bounds=_load(g["bounds"], kind) if g.get("bounds") else None,
+                           tilt=_load(g["tilt"], kind) if g.get("tilt") else None)
                       for g in spec["groups"]]
     return spec
 
@@ -235,56 +280,119 @@ def _full_rank(x, rank):
     return x.reshape((1,) * (rank - x.ndim) + x.shape) if x.ndim < rank else x
 
 
+def _legendre_nodes(g, env, rules, rank):
+    """Nodes and weights of a split/graded Gauss–Legendre rule for group ``g`` (see the
+    module docstring), or None when a full-line group has no kink left to split at."""
+    b = [np.asarray(v, dtype=float) for v in g["bounds"]["func"](*env)]
+    L = C.QUAD_CUTOFF
+    lo = np.clip(b[0], -L, L) if g["lower_finite"] else np.float64(-L)
+    hi = np.clip(b[1], -L, L) if g["upper_finite"] else np.float64(L)
+    hi = np.maximum(hi, lo)
+    nk = g["n_kinks"]
+    roots, slopes = b[2:2 + nk], b[2 + nk:]
+    # a kink whose slope vanishes (e.g. a variance multiplying the variable is
+    # zero at this point) has no position: its piece collapses onto `lo`
+    roots = [np.where(np.isfinite(r), r, lo) for r in roots]
+    slopes = [np.where(np.isfinite(sl), sl, 0.0) for sl in slopes]
+    # a smoothed step (kink under an inner average) that is nowhere sharp is
+    # resolved by the plain rule: no split (saves whole pieces of nested grids)
+    keep = [not sm or float(np.max(sl)) * C.SHARP_WIDTH > C.SHARP_TRANSITION
+            for sm, sl in zip(g.get("smoothed", [False] * nk), slopes)]
+    smooth = [sm for sm, k in zip(g.get("smoothed", [False] * nk), keep) if k]
+    roots = [r for r, k in zip(roots, keep) if k]
+    slopes = [sl for sl, k in zip(slopes, keep) if k]
+    if not roots and not g["lower_finite"] and not g["upper_finite"]:
+        return None  # only smooth steps, full line: the Hermite rule is better
+    kinks = list(roots)
+    for r, sl, sm in zip(roots, slopes, smooth):
+        # a sharp near-kink (transition width W/s below SHARP_WIDTH): grade the
+        # mesh geometrically around it, r ± (W/s)·G^k, so that every piece is
+        # a bounded multiple of its distance to the kink (exponential
+        # convergence of Gauss–Legendre, as for hp-refinement at a corner)
+        smax = float(np.max(sl))
+        w0 = C.SHARP_TRANSITION / max(smax, 1e-300)
+        if w0 < C.SHARP_WIDTH:
+            levels = min(int(np.ceil(np.log(C.SHARP_WIDTH / w0) / np.log(C.GRADING))),
+                         C.GRADING_MAX_LEVELS_SMOOTHED if sm else C.GRADING_MAX_LEVELS)
+            with np.errstate(divide="ignore"):
+                w = np.minimum(C.SHARP_TRANSITION / sl, C.SHARP_WIDTH)
+            for j in range(levels + 1):
+                wj = np.minimum(w * C.GRADING**j, C.SHARP_WIDTH)
+                kinks += [r - wj, r + wj]
+    kinks = [np.clip(k, lo, hi) for k in kinks]
+    edges = np.stack(np.broadcast_arrays(lo, *_sorted_kinks(kinks), hi), axis=-1)
+    t, w = rules[1]
+    a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
+    half = 0.5 * (b_ - a_)
+    x = a_ + half * (t + 1.0)
+    wts = half * w * special.gauss(x)
+    x = _full_rank(x.reshape(x.shape[:-2] + (-1,)), rank + 1)
+    wts = wts.reshape(x.shape)
+    return x, wts
+
+
 def _eval_numpy(level, env, rules, rank):
     """Evaluate a level. Every array in ``env`` is 0-d or has exactly ``rank`` axes
     (batch axes, then one axis per enclosing average)."""
     avgs = []
     for g in level["groups"]:
-        if g["rule"] == "hermite":
+        if g["rule"] == "tilt":
+            avgs.extend(_eval_tilted(g, env, rules, rank))
+            continue
+        x = None
+        if g["rule"] == "legendre":
+            nw = _legendre_nodes(g, env, rules, rank)
+            if nw is not None:
+                x, wts = nw
+        if x is None:
             t, w = rules[0]
             x = _full_rank(t, rank + 1)
             wts = w
-        else:
-            b = [np.asarray(v, dtype=float) for v in g["bounds"]["func"](*env)]
-            L = C.QUAD_CUTOFF
-            lo = np.clip(b[0], -L, L) if g["lower_finite"] else np.float64(-L)
-            hi = np.clip(b[1], -L, L) if g["upper_finite"] else np.float64(L)
-            hi = np.maximum(hi, lo)
-            nk = g["n_kinks"]
-            roots, slopes = b[2:2 + nk], b[2 + nk:]
-            # a kink whose slope vanishes (e.g. a variance multiplying the variable is
-            # zero at this point) has no position: its piece collapses onto `lo`
-            roots = [np.where(np.isfinite(r), r, lo) for r in roots]
-            slopes = [np.where(np.isfinite(sl), sl, 0.0) for sl in slopes]
-            kinks = list(roots)
-            for r, sl in zip(roots, slopes):
-                # a sharp near-kink (transition width W/s below SHARP_WIDTH): grade the
-                # mesh geometrically around it, r ± (W/s)·G^k, so that every piece is
-                # a bounded multiple of its distance to the kink (exponential
-                # convergence of Gauss–Legendre, as for hp-refinement at a corner)
-                smax = float(np.max(sl))
-                w0 = C.SHARP_TRANSITION / max(smax, 1e-300)
-                if w0 < C.SHARP_WIDTH:
-                    levels = min(int(np.ceil(np.log(C.SHARP_WIDTH / w0) / np.log(C.GRADING))),
-                                 C.GRADING_MAX_LEVELS)
-                    with np.errstate(divide="ignore"):
-                        w = np.minimum(C.SHARP_TRANSITION / sl, C.SHARP_WIDTH)
-                    for j in range(levels + 1):
-                        wj = np.minimum(w * C.GRADING**j, C.SHARP_WIDTH)
-                        kinks += [r - wj, r + wj]
-            kinks = [np.clip(k, lo, hi) for k in kinks]
-            edges = np.stack(np.broadcast_arrays(lo, *_sorted_kinks(kinks), hi), axis=-1)
-            t, w = rules[1]
-            a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
-            half = 0.5 * (b_ - a_)
-            x = a_ + half * (t + 1.0)
-            wts = half * w * special.gauss(x)
-            x = _full_rank(x.reshape(x.shape[:-2] + (-1,)), rank + 1)
-            wts = wts.reshape(x.shape)
         inner_env = [_expand(a) for a in env] + [x]
         vals = _eval_numpy(g["inner"], inner_env, rules, rank + 1)
         avgs.extend(np.sum(np.asarray(v, dtype=float) * wts, axis=-1) for v in vals)
     return level["func"](*env, *avgs)
+
+
+def _tilt_support(lw, z, h):
+    """[lo, hi] where the log-density ``lw`` (last axis on the points ``z`` with
+    spacing h) is within TILT_TAIL of its maximum, widened by one spacing."""
+    lw = np.where(np.isnan(lw), -np.inf, lw)
+    inside = lw >= np.max(lw, axis=-1, keepdims=True) - C.TILT_TAIL
+    lo = np.min(np.where(inside, z, np.inf), axis=-1) - h
+    hi = np.max(np.where(inside, z, -np.inf), axis=-1) + h
+    bad = ~np.isfinite(lo) | ~np.isfinite(hi)  # f = ±inf or NaN everywhere: say so below
+    return np.where(bad, -1.0, lo), np.where(bad, 1.0, hi)
+
+
+def _eval_tilted(g, env, rules, rank):
+    """ln E_z e^f and the tilted averages <g_k>_f of one group (NumPy)."""
+    inner_env = [_expand(a) for a in env]
+    zc = np.linspace(-C.TILT_RANGE, C.TILT_RANGE, C.TILT_COARSE)
+    xc = _full_rank(zc, rank + 1)
+    fc = np.asarray(_eval_numpy(g["tilt"], inner_env + [xc], rules, rank + 1)[0], dtype=float)
+    fc = np.broadcast_to(fc, np.broadcast_shapes(fc.shape, xc.shape))
+    lo, hi = _tilt_support(fc - 0.5 * xc**2, xc, zc[1] - zc[0])
+    t, w = rules[1]
+    edges = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, C.TILT_PIECES + 1)
+    a_, b_ = edges[..., :-1, None], edges[..., 1:, None]
+    half = 0.5 * (b_ - a_)
+    x = (a_ + half * (t + 1.0))
+    logw = np.log(half * w) - 0.5 * x**2 - 0.5 * np.log(2 * np.pi)
+    x = _full_rank(x.reshape(x.shape[:-2] + (-1,)), rank + 1)
+    logw = logw.reshape(x.shape)
+    vals = _eval_numpy(g["inner"], inner_env + [x], rules, rank + 1)
+    lw = np.asarray(vals[0], dtype=float) + logw
+    lme = scipy.special.logsumexp(lw, axis=-1)
+    p = np.exp(lw - lme[..., None])
+    out, j = [], 1
+    for kind in g["kinds"]:
+        if kind == "lme":
+            out.append(lme)
+        else:
+            out.append(np.sum(np.asarray(vals[j], dtype=float) * p, axis=-1))
+            j += 1
+    return out
 
 
 def _sorted_kinks(kinks):
@@ -295,9 +403,43 @@ def _sorted_kinks(kinks):
     return [arr[..., i] for i in range(arr.shape[-1])]
 
 
+def _eval_mp_tilted(g, env):
+    """mpmath version of :func:`_eval_tilted`: support from a coarse scan, then
+    ``mpmath.quad`` of e^{f - M} on TILT_PIECES pieces (independent of the Legendre rule)."""
+    f = lambda z: g["tilt"]["func"](*env, z)[0]  # noqa: E731
+    zs = [mpmath.mpf(-C.TILT_RANGE) + i * mpmath.mpf(2 * C.TILT_RANGE) / (C.TILT_COARSE - 1)
+          for i in range(C.TILT_COARSE)]
+    lw = [f(z) - z**2 / 2 for z in zs]
+    M = max(lw)
+    inside = [z for z, v in zip(zs, lw) if v >= M - C.TILT_TAIL]
+    h = zs[1] - zs[0]
+    lo, hi = min(inside) - h, max(inside) + h
+    pts = [lo + (hi - lo) * i / C.TILT_PIECES for i in range(C.TILT_PIECES + 1)]
+    cache = {}
+
+    def vals(z):
+        if z not in cache:
+            v = g["inner"]["func"](*env, z) if not g["inner"]["groups"] else _eval_mp(g["inner"], env + [z])
+            cache[z] = (mpmath.exp(v[0] - z**2 / 2 - M) / mpmath.sqrt(2 * mpmath.pi), v)
+        return cache[z]
+
+    norm = mpmath.quad(lambda z: vals(z)[0], pts)
+    out, j = [], 1
+    for kind in g["kinds"]:
+        if kind == "lme":
+            out.append(M + mpmath.log(norm))
+        else:
+            out.append(mpmath.quad(lambda z, j=j: vals(z)[0] * vals(z)[1][j], pts) / norm)
+            j += 1
+    return out
+
+
 def _eval_mp(level, env):
     avgs = []
     for g in level["groups"]:
+        if g["rule"] == "tilt":
+            avgs.extend(_eval_mp_tilted(g, env))
+            continue
         if g["rule"] == "hermite":
             pts = [-mpmath.inf, 0, mpmath.inf]
         else:

@@ -149,15 +149,22 @@ def alpha0_bound(prior, p):
     raise NotImplementedError(prior.name)
 
 
-def _solve(m, c, guess):
+def _solve(m, c, guess, coarse=False):
     """Newton from ``guess``; if the Jacobian there is singular/non-finite (e.g. exactly
-    on the typical point, where two variances vanish), from slightly perturbed guesses."""
+    on the typical point, where two variances vanish), from slightly perturbed guesses.
+
+    ``coarse``: solve the saddle of the coarse-quadrature functional
+    (``LOCAL_ENTROPY_MARCH_NODES``), used for the continuation path between requested
+    distances; every reported point is then re-solved with the full rule.
+    """
     guess = np.asarray(guess, float)
+    nodes = C.LOCAL_ENTROPY_MARCH_NODES if coarse else None
+    tol = C.LOCAL_ENTROPY_MARCH_TOL if coarse else C.SOLVER_TOL
     for scale in (0.0, 1e-6):
         g = guess * (1 + scale * np.array([1.0, -1.0, 2.0, -1.0, 0.5])[: len(guess)])
         # a good predictor converges in a few iterations; a bad one is cheaper to
         # replace by a shorter continuation step than to rescue
-        x, _, status, _ = _newton(_Counter(m, c), g, C.SOLVER_TOL, C.LOCAL_ENTROPY_NEWTON_MAXITER,
+        x, _, status, _ = _newton(_Counter(m, c, nodes), g, tol, C.LOCAL_ENTROPY_NEWTON_MAXITER,
                                   max_backtracks=8)
         if status == "converged":
             return x
@@ -188,9 +195,16 @@ def _march(m, base, x0, p0, targets, max_step):
                     guess = xb + (xb - xa) * (p_try - pb) / (pb - pa)
                 else:
                     guess = x_cur
-                x = _solve(m, {**base, "p": p_try}, guess)
+                cc = {**base, "p": p_try}
+                # the coarse rule only away from the start: near the typical point the
+                # domain is thin (a variance vanishes there), and the coarse saddle,
+                # displaced by the rule's error, can fall outside it
+                coarse = len(hist) >= 2 and abs(p_try - p0) > C.LOCAL_ENTROPY_COARSE_FROM
+                x = _solve(m, cc, guess, coarse=coarse)
                 if x is None and len(hist) >= 2:
-                    x = _solve(m, {**base, "p": p_try}, x_cur)
+                    x = _solve(m, cc, x_cur, coarse=coarse)
+                if x is not None and p_try == pt and coarse:
+                    x = _solve(m, cc, x)  # a requested distance: the full rule
                 budget -= 1
                 if x is not None:
                     break
@@ -303,7 +317,7 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
             prev = rr
             cc = {**base, "kappa_ref": float(kk), "q_ref": rr.order_parameters["q"],
                   "qhat_ref": rr.conjugates["qhat"], "p": p0}
-            xn = _solve(m, cc, x)
+            xn = _solve(m, cc, x, coarse=kk != k_path[-1])
             if xn is None:
                 st = ["branch_ended"] * n
                 return result(st, [None] * n, [None] * n, [None] * n, refsad, (1 - p0) / 2,

@@ -223,16 +223,20 @@ def _bounds(model):
 
 
 class _Counter:
-    def __init__(self, model, controls):
+    """Counts model evaluations; ``nodes`` overrides the quadrature node counts (a
+    coarse rule for continuation predictors, see solvers.local_entropy)."""
+
+    def __init__(self, model, controls, nodes=None):
         self.model, self.controls, self.n = model, controls, 0
+        self.kw = {"nodes": nodes} if nodes else {}
 
     def grad(self, x):
         self.n += 1
-        return self.model.gradient(x, self.controls)
+        return self.model.gradient(x, self.controls, **self.kw)
 
     def jac(self, x):
         self.n += 1
-        return self.model.jacobian(x, self.controls)
+        return self.model.jacobian(x, self.controls, **self.kw)
 
     def fp(self, x):
         self.n += 1
