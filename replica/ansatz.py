@@ -44,7 +44,35 @@ def _alpha():
 
 
 def replica_symmetric(prior: Prior, channel: Channel, name: str, description: str = "") -> FreeEnergy:
-    """Build the RS free entropy of ``prior`` with ``channel`` (see module docstring)."""
+    """Build the RS free entropy of ``prior`` with ``channel`` (see module docstring).
+
+    Parameters
+    ----------
+    prior : Prior
+        The weights (:class:`~replica.components.BinaryPrior`, ``SphericalPrior``, or a
+        subclass of :class:`~replica.components.Prior`).
+    channel : Channel
+        What each pattern imposes (``MarginChannel``, ``ErrorCountingChannel``, or a
+        subclass of :class:`~replica.components.Channel`); its controls are added to α.
+    name : str
+        Model identifier (used in results and as part of the compilation cache key).
+    description : str, optional
+
+    Returns
+    -------
+    FreeEnergy
+        Order parameter q, conjugate q̂, controls (α, channel controls...), terms
+        "coupling", "entropic", "energetic", and the AT ``replicon`` observable.
+
+    Examples
+    --------
+    >>> from replica import BinaryPrior, MarginChannel, replica_symmetric
+    >>> fe = replica_symmetric(BinaryPrior(), MarginChannel(), "my-binary-perceptron")
+    >>> [t.name for t in fe.terms], [c.name for c in fe.controls]
+    (['coupling', 'entropic', 'energetic'], ['alpha', 'kappa'])
+    >>> fe.saddle_equations()[0]
+    Eq(q, E[tanh(sqrt(qhat)*z)**2, z])
+    """
     q = OrderParameter("q", domain=(0, 1), latex="q",
                        description="overlap between two solutions (replicas)", initial=0.5)
     qh = Conjugate("qhat", domain=(0, None), latex=r"\hat q", partner="q",

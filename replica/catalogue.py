@@ -87,6 +87,12 @@ FAMILIES = {
 
 
 def model_names():
+    """Sorted names of the catalogue models.
+
+    >>> from replica import model_names
+    >>> "binary-perceptron" in model_names()
+    True
+    """
     return sorted(CATALOGUE)
 
 
@@ -98,6 +104,17 @@ def get_model(name, **options):
     KeyError
         unknown name; ValueError: missing, unknown or invalid family option (the
         message starts with the option's name).
+
+    Examples
+    --------
+    >>> from replica import get_model
+    >>> fe = get_model("spherical-perceptron")
+    >>> fe.variables, [c.name for c in fe.controls]
+    ((q, qhat), ['alpha', 'kappa'])
+    >>> get_model("no-such-model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    KeyError: "unknown model 'no-such-model'; known models: ..."
     """
     if name in FAMILIES:
         builder, opts = FAMILIES[name]

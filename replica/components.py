@@ -113,6 +113,27 @@ class Channel:
     """Base class of output channels (the constraint or loss on one pattern).
 
     ``controls()`` lists the Control symbols the channel needs (besides α).
+
+    Examples
+    --------
+    A new channel only needs ``log_partition`` = ln Z_out(ω, V): here the margin
+    constraint with each pattern's label flipped with probability ε (an illustration;
+    ``notebooks/02_define_your_own_model.ipynb`` builds, solves and checks a hinge loss):
+
+    >>> import sympy as sp
+    >>> from replica import BinaryPrior, Channel, Control, H, replica_symmetric
+    >>> class NoisyMargin(Channel):
+    ...     name, source = "noisy-margin", "label noise eps on the margin channel (example)"
+    ...     def __init__(self):
+    ...         self.kappa = Control("kappa", domain=(None, None))
+    ...         self.eps = Control("eps", domain=(0, 1))
+    ...     def controls(self):
+    ...         return (self.kappa, self.eps)
+    ...     def log_partition(self, omega, V):
+    ...         return sp.log(self.eps + (1 - 2 * self.eps) * H((self.kappa - omega) / sp.sqrt(V)))
+    >>> fe = replica_symmetric(BinaryPrior(), NoisyMargin(), "noisy-binary-perceptron")
+    >>> [c.name for c in fe.controls]
+    ['alpha', 'kappa', 'eps']
     """
 
     name = "channel"

@@ -81,6 +81,19 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
     ``reference`` is the channel of the reference problem, with its own control names
     (e.g. ``MarginChannel("kappa_ref")``); it may share the constrained channel's margin
     (pass the same instance) for references of the same problem.
+
+    Examples
+    --------
+    Solutions of margin κ around references of margin κ̃ (Baldassi et al., PRL 127,
+    278301 (2021)); ``q_ref``, ``qhat_ref`` are the reference's RS saddle, which
+    :func:`solvers.local_entropy.local_entropy` fills in:
+
+    >>> from replica import BinaryPrior, MarginChannel, franz_parisi
+    >>> fp = franz_parisi(BinaryPrior(), MarginChannel(), MarginChannel("kappa_ref"), "fp")
+    >>> [v.name for v in fp.variables]
+    ['q1', 't', 'q1hat', 'that', 'phat']
+    >>> [c.name for c in fp.controls]
+    ['alpha', 'kappa', 'kappa_ref', 'p', 'q_ref', 'qhat_ref']
     """
     q1 = OrderParameter("q1", domain=(0, 1), latex="q_1", initial=0.5,
                         description="overlap of two constrained replicas (same reference)")

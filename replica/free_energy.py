@@ -196,6 +196,18 @@ class FreeEnergy:
 
         Where the coupling is bilinear they are returned in the conventional
         fixed-point form ``Eq(x, F(...))`` (see :meth:`fixed_point_form`).
+
+        Examples
+        --------
+        Gardner's spherical perceptron: :math:`q = F(\hat q)` is algebraic, and
+        :math:`\hat q` is an average of :math:`(G/H)` terms (Gardner 1988, eq. (20)):
+
+        >>> from replica import get_model
+        >>> eqs = get_model("spherical-perceptron").saddle_equations()
+        >>> [eq.lhs for eq in eqs]
+        [q, qhat]
+        >>> eqs[0].rhs.has(eqs[0].lhs), sorted(map(str, eqs[1].rhs.free_symbols))
+        (False, ['alpha', 'kappa', 'q'])
         """
         try:
             fp = self.fixed_point_form()
@@ -255,7 +267,14 @@ class FreeEnergy:
 
     # -- presentation ------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX: the free entropy term by term (with sources), then the saddle equations."""
+        r"""LaTeX: the free entropy term by term (with sources), then the saddle equations.
+
+        Examples
+        --------
+        >>> from replica import get_model
+        >>> print(get_model("binary-perceptron").latex().splitlines()[0])
+        \Phi = \Phi_{\mathrm{coupling}} + \Phi_{\mathrm{entropic}} + \Phi_{\mathrm{energetic}}
+        """
         lines = [r"\Phi = " + " + ".join(r"\Phi_{\mathrm{%s}}" % t.name for t in self.terms)]
         for t in self.terms:
             lines.append(r"\Phi_{\mathrm{%s}} = %s \quad \text{[%s]}" % (

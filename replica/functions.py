@@ -63,7 +63,16 @@ class Gauss(_Special):
 
 
 class H(_Special):
-    r"""Gaussian tail :math:`H(x) = \int_x^\infty Dz = \tfrac12\,\mathrm{erfc}(x/\sqrt2)`."""
+    r"""Gaussian tail :math:`H(x) = \int_x^\infty Dz = \tfrac12\,\mathrm{erfc}(x/\sqrt2)`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from replica import H
+    >>> x = sp.Symbol("x")
+    >>> H(0), H(x).diff(x), H(x).rewrite(sp.erfc)
+    (1/2, -Gauss(x), erfc(sqrt(2)*x/2)/2)
+    """
 
     _latex_name = "H"
 
@@ -85,7 +94,16 @@ class H(_Special):
 
 
 class LogH(_Special):
-    r""":math:`\ln H(x)`; evaluated numerically with ``log_ndtr(-x)`` (stable for |x| ≫ 1)."""
+    r""":math:`\ln H(x)`; evaluated numerically with ``log_ndtr(-x)`` (stable for |x| ≫ 1).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from replica import LogH
+    >>> x = sp.Symbol("x")
+    >>> LogH(0), LogH(x).diff(x)
+    (-log(2), -GH(x))
+    """
 
     _latex_name = r"\ln H"
 

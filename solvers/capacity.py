@@ -140,6 +140,31 @@ def capacity(model, controls, *, tol=1e-9) -> CapacityResult:
         All controls except the load α (e.g. ``{"kappa": 0.5}``).
     tol : float
         Absolute tolerance on α_c for the entropy-zero root.
+
+    Returns
+    -------
+    CapacityResult
+        ``alpha_c`` with its ``status``, the ``criterion`` used ("q_to_1" or
+        "entropy_zero"), the AT stability ``rs_stable`` and the independent ``check``.
+
+    Raises
+    ------
+    ParameterError
+        The load α is given (it is the output), or another control is missing or bad.
+
+    Examples
+    --------
+    Gardner's α_c(0) = 2 for spherical weights (J. Phys. A 21, 257 (1988), eq. (33)),
+    and the Krauth–Mézard value 0.833 for ±1 weights (J. Phys. France 50, 3057 (1989)),
+    where the RS q → 1 value 4/π is reported for contrast only:
+
+    >>> from solvers import capacity
+    >>> c = capacity("spherical-perceptron", {"kappa": 0.0})
+    >>> c.criterion, round(c.alpha_c, 10)
+    ('q_to_1', 2.0)
+    >>> b = capacity("binary-perceptron", {"kappa": 0.0})
+    >>> b.criterion, round(b.alpha_c, 6), round(b.alpha_rs_q_to_1, 6)
+    ('entropy_zero', 0.833079, 1.27324)
     """
     t0 = time.perf_counter()
     m = compile_model(model) if not isinstance(model, CompiledModel) else model
