@@ -32,7 +32,7 @@ def compute(quick=False):
     m = compile_model(MODEL)
     start = 0.2 if quick else 0.05
     b = run(m, {"alpha": start}, "alpha", stop=2.0, x0={"m": 0.05, "mhat": 0.05},
-            max_steps=400 if quick else 2000)
+            max_steps=80 if quick else 2000)
     perfect = boundary_branch(m, "alpha", [0.0, 2.0], free_entropy=0.0, variables={"m": 1.0},
                               message="perfect generalisation: the teacher alone (m = 1)")
     tr = locate_transition(b, perfect)
