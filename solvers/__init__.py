@@ -15,6 +15,8 @@ from .continuation import (Branch, ContinuationPoint, Fold, Transition, boundary
 from .errors import ConvergenceError, ParameterError
 from .local_entropy import LocalEntropyCurve, local_entropy
 from .saddle import METHODS, STATUSES, SaddleResult, solve_saddle, validate_controls
+from .validation import (BinaryEnumerationResult, SeparabilityResult, cover_probability,
+                         enumerate_binary, separability)
 
 __all__ = [
     "CapacityResult", "capacity", "rs_q_to_one_capacity",
@@ -23,4 +25,6 @@ __all__ = [
     "METHODS", "STATUSES", "SaddleResult", "solve_saddle", "validate_controls",
     "Branch", "ContinuationPoint", "Fold", "Transition", "boundary_branch", "continue_branch",
     "locate_transition",
+    "BinaryEnumerationResult", "SeparabilityResult", "cover_probability", "enumerate_binary",
+    "separability",
 ]
