@@ -520,6 +520,9 @@ def _locate_fold(sysm: _System, y0, t0, y1, t1, tol):
 
 # ----------------------------------------------------------------------- driver
 def _start_point(m, start, parameter, x0, tol):
+    if parameter not in m.controls:
+        raise ParameterError("parameter", f"{parameter!r} is not a control of {m.name}; "
+                                          f"its controls are {', '.join(m.controls)}")
     if isinstance(start, SaddleResult):
         r = start
         if x0 is not None:
@@ -529,9 +532,6 @@ def _start_point(m, start, parameter, x0, tol):
             raise ParameterError("start", "start must be a dict of controls or a SaddleResult")
         controls = validate_controls(m, start)
         r = solve_saddle(m, controls, x0=x0, tol=tol)
-    if parameter not in m.controls:
-        raise ParameterError("parameter", f"{parameter!r} is not a control of {m.name}; "
-                                          f"its controls are {', '.join(m.controls)}")
     return r
 
 
@@ -600,16 +600,23 @@ def _continue(m, start, parameter, stop, x0, step, max_step, min_step, max_steps
         raise ParameterError("stop", f"stop must be a number, got {stop!r}") from None
     if not math.isfinite(stop):
         raise ParameterError("stop", f"stop must be finite, got {stop}")
-    r0 = _start_point(m, start, parameter, x0, tol)
+    if parameter not in m.controls:
+        raise ParameterError("parameter", f"{parameter!r} is not a control of {m.name}; "
+                                          f"its controls are {', '.join(m.controls)}")
     lo, hi = m.domains[parameter]
     if (lo is not None and stop < lo) or (hi is not None and stop > hi):
         raise ParameterError("stop", f"stop {parameter}={stop} is outside the domain of {parameter}")
-    ds = float(step or C.CONTINUATION_STEP)
-    ds_max = float(max_step or C.CONTINUATION_MAX_STEP)
-    ds_min = float(min_step or C.CONTINUATION_MIN_STEP)
+    ds = float(C.CONTINUATION_STEP if step is None else step)
+    ds_max = float(C.CONTINUATION_MAX_STEP if max_step is None else max_step)
+    ds_min = float(C.CONTINUATION_MIN_STEP if min_step is None else min_step)
     budget = int(max_steps if max_steps is not None else C.CONTINUATION_MAX_STEPS)
-    if not (ds > 0 and ds_max > 0 and ds_min > 0 and budget >= 0):
-        raise ParameterError("step", "steps must be positive and max_steps >= 0")
+    if not (ds > 0 and ds_max > 0 and ds_min > 0):
+        raise ParameterError("step", "step, max_step and min_step must be positive")
+    if budget < 0:
+        raise ParameterError("max_steps", f"max_steps must be >= 0, got {budget}")
+    if max_folds is not None and not int(max_folds) >= 1:
+        raise ParameterError("max_folds", f"max_folds must be >= 1 (or None), got {max_folds}")
+    r0 = _start_point(m, start, parameter, x0, tol)
     if not r0.success:
         return "start_failed", f"no saddle at the start: {r0.status}: {r0.message}"
     others = {k: v for k, v in r0.controls.items() if k != parameter}

@@ -149,6 +149,9 @@ def test_crossing_reproduces_the_binary_capacity():
     (dict(parameter="beta", stop=1.0), "parameter"),
     (dict(parameter="alpha", stop=float("nan")), "stop"),
     (dict(parameter="alpha", stop=-1.0), "stop"),
+    (dict(parameter="alpha", stop=1.0, max_folds=0), "max_folds"),
+    (dict(parameter="alpha", stop=1.0, max_steps=-1), "max_steps"),
+    (dict(parameter="alpha", stop=1.0, step=-0.1), "step"),
 ])
 def test_bad_input_names_the_parameter(kwargs, name):
     with pytest.raises(ParameterError) as exc:
