@@ -71,7 +71,7 @@ from replica.averages import canonical_radicals
 from . import constants as C
 from .codegen import CompiledModel, compile_model
 from .errors import ParameterError
-from .saddle import (SaddleResult, _bounds, _Counter, _initial_point, _jsonable, _newton,
+from .saddle import (SaddleResult, _bounds, _Counter, _jsonable, _newton,
                      solve_saddle, validate_controls)
 
 __all__ = ["ContinuationPoint", "Fold", "Branch", "Transition", "continue_branch", "run",
@@ -921,7 +921,8 @@ def locate_transition(a: Branch, b: Branch, *, stable_only=True, refine=True) ->
                               variables_a={}, variables_b={}, error=None,
                               interpolation_estimate=est, status="interpolated",
                               message=f"refinement lost the saddle at {a.parameter}={lam:.10g}")
-        (xa, fa, sa, resa, qa), (xb, fb, sb, resb, qb) = ra, rb
+        # (a saddle residual r changes Φ only at O(r²): not part of the error)
+        (xa, fa, sa, _, qa), (xb, fb, sb, _, qb) = ra, rb
         delta, slope = fa - fb, sa - sb
         step = -delta / slope
         lam += step
