@@ -283,13 +283,17 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
     -----
     The lines advance together, one point per step. At point ``j`` a line that has a
     converged point starts Newton from its latest one (the neighbour ``j-1`` unless
-    that failed; a secant predictor when ``j-1`` and ``j-2`` converged). If Newton is driven onto the boundary of a variable's domain (the
+    that failed; a secant predictor when ``j-1`` and ``j-2`` converged; the last
+    iterate of ``j-1`` if that ended on a boundary). If Newton is driven onto the boundary of a variable's domain (the
     fraction-to-boundary rule truncates a step toward a bound less than
     ``SCAN_BOUNDARY_GAP`` away, e.g. q → 1 beyond the end of an RS branch) the point
     gets the status ``"boundary"``: the branch followed along the line does not reach
-    it. Any other failure right after a converged point, and every point of a line
-    that has no converged point yet, gets the cold route of :func:`solve_batch` (damped fixed point from the
-    initial values, then Newton), whose success seeds the next points. Each point's
+    it. Every point of a line that has no converged point yet gets the cold route of
+    :func:`solve_batch` (damped fixed point from the initial values, then Newton),
+    whose success seeds the next points. Any other failure right after a converged
+    point gets the cold route too, after the sweep and in one batch for all lines (a
+    point rescued there does not seed its successors; where the cold route fails as
+    well, the warm attempt's status is reported). Each point's
     outcome depends only on its own line, never on the other lines of the batch.
     A saddle on a branch that is disconnected from the one followed along the line
     is therefore reported as ``"boundary"``; solve such points with
@@ -313,8 +317,10 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
     last = np.tile(x_cold, (L, 1))             # ... and this is the latest one
     prev = np.full((L, len(x_cold)), np.nan)   # the one before, if it is point j-2
     prev_ok = np.zeros(L, dtype=bool)          # point j-1 converged
+    prev_bd = np.zeros(L, dtype=bool)          # point j-1 ended on a domain boundary
     lo, hi = _bounds(m)
     lines = np.arange(L)
+    deferred = []
     for j in range(A):
         idx = lines * A + j                    # flat (line, j) indices
         cold = ~have
@@ -323,6 +329,11 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
             # is uniform along a line), kept inside the domain by the
             # fraction-to-boundary rule; else the latest converged point
             start = last[have].copy()
+            # past the end of a branch, go on from the previous point's last iterate
+            # (on the boundary): one or two evaluations confirm that Newton is still
+            # driven out of the domain, and a step back inside continues normally
+            bd = prev_bd[have]
+            start[bd] = x[idx[have][bd] - 1]
             sec = prev_ok[have] & np.all(np.isfinite(prev[have]), axis=-1)
             if np.any(sec):
                 x1, d = start[sec], start[sec] - prev[have][sec]
@@ -336,11 +347,11 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
                                  C.SCAN_MAX_BACKTRACKS, boundary_stop=True)
             x[idx[have]], status[idx[have]], nit[idx[have]] = xi, st, it
             # a warm start that ran into a domain boundary marks the end of the
-            # branch; any other failure gets the cold route below, once per break
-            # (right after a converged point), which bounds the cost of points past
-            # the end of a branch
+            # branch; any other failure right after a converged point gets the cold
+            # route after the sweep (once per break: this bounds the cost of points
+            # past the end of a branch)
             failed = (st != "converged") & (st != "boundary") & prev_ok[have]
-            cold[lines[have][failed]] = True
+            deferred.append(idx[have][failed])
         c_idx = idx[cold]
         if c_idx.size:
             if not m.has_fixed_point or fp_max <= 0:
@@ -350,10 +361,19 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
             else:
                 _rescue(ev, x, status, nit, c_idx, x_cold, tol, maxiter, damping, fp_max)
         ok = status[idx] == "converged"
+        prev_bd = status[idx] == "boundary"
         prev = np.where((ok & prev_ok)[:, None], last, np.nan)
         last[ok] = x[idx[ok]]
         have |= ok
         prev_ok = ok
+    # the cold route for the failures right after a converged point, all in one batch
+    # (one fixed-point run instead of one per step); these points do not seed others
+    bad = np.concatenate(deferred) if deferred else np.zeros(0, dtype=np.int64)
+    if bad.size:
+        xb, sb = x[bad].copy(), status[bad].copy()
+        _rescue(ev, x, status, nit, bad, x_cold, tol, maxiter, damping, fp_max)
+        keep = status[bad] != "converged"   # report the warm attempt where both failed
+        x[bad[keep]], status[bad[keep]] = xb[keep], sb[keep]
     out = _diagnostics(m, flat, x, status, nit, ev.nfev, tol)
     return {k: (v.reshape((L, A) + np.shape(v)[1:]) if isinstance(v, np.ndarray) else
                 ({o: a.reshape(L, A) for o, a in v.items()} if isinstance(v, dict) else v))
