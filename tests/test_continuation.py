@@ -145,6 +145,50 @@ def test_crossing_reproduces_the_binary_capacity():
     assert abs(locate_transition(zero, b, refine=False).value - tr.value) < 1e-6
 
 
+def curie_weiss():
+    r"""Φ(q; h) = −β q²/2 + ln 2cosh(β q + h) (mean-field ferromagnet, Hubbard–Stratonovich
+    form). Stationarity q = tanh(β q + h); for β = 2 the curve h(q) = atanh q − β q is
+    S-shaped, with folds where dh/dq = 1/(1−q²) − β = 0: q* = ±1/√2,
+    h* = ∓(√2 − atanh(1/√2)) = ∓0.532839975. Φ(−q; −h) = Φ(q; h): the two outer
+    branches have equal free entropies exactly at h = 0 (a symmetric first-order
+    transition)."""
+    q = R.OrderParameter("q", domain=(-1, 1), initial=0.0)
+    h = R.Control("h", domain=(None, None))
+    beta = R.Control("beta", domain=(0, None))
+    return R.FreeEnergy("curie-weiss", [
+        R.Term("coupling", -beta * q**2 / 2, "Curie-Weiss, Hubbard-Stratonovich form"),
+        R.Term("entropic", R.LogCosh2(beta * q + h), "Curie-Weiss")],
+        order_parameters=[q], conjugates=[], controls=[h, beta])
+
+
+def test_s_curve_two_folds_and_a_crossing_of_two_traced_branches():
+    m = compile_model(curie_weiss())
+    h_star = math.sqrt(2) - math.atanh(1 / math.sqrt(2))
+    # the whole S: lower branch, fold at +h*, middle branch, fold at −h*, upper branch
+    s_curve = run(m, {"h": -1.0, "beta": 2.0}, "h", stop=1.0, x0={"q": -0.9})
+    assert s_curve.status == "reached_stop" and s_curve.values[-1] == 1.0
+    assert [f.status for f in s_curve.folds] == ["located", "located"]
+    assert abs(s_curve.folds[0].value - h_star) < 1e-8
+    assert abs(s_curve.folds[1].value + h_star) < 1e-8
+    assert abs(s_curve.folds[0].variables["q"] + 1 / math.sqrt(2)) < 1e-8
+    # Φ'' = −β + β²(1 − q²): negative on the outer branches, positive on the middle one
+    q = np.array(s_curve.variables["q"])
+    sig = np.array([s[0] for s in s_curve.signature])  # number of positive eigenvalues
+    assert np.all(sig[np.abs(q) > 0.71] == 0) and np.all(sig[np.abs(q) < 0.70] == 1)
+    # two traced branches, from both ends, each stopped after its first fold
+    low = run(m, {"h": -1.0, "beta": 2.0}, "h", stop=1.0, x0={"q": -0.9}, max_folds=1)
+    high = run(m, {"h": 1.0, "beta": 2.0}, "h", stop=-1.0, x0={"q": 0.9}, max_folds=1)
+    tr = locate_transition(low, high)
+    assert tr.status == "located"
+    assert abs(tr.value) < 1e-10 and tr.error < 1e-10
+    q0 = brentq(lambda x: x - math.tanh(2 * x), 0.5, 1.0, xtol=1e-15)
+    phi0 = -q0**2 + math.log(2 * math.cosh(2 * q0))
+    assert abs(tr.free_entropy_a - phi0) < 1e-12 and abs(tr.free_entropy_b - phi0) < 1e-12
+    assert abs(tr.variables_a["q"] + q0) < 1e-10 and abs(tr.variables_b["q"] - q0) < 1e-10
+    # dΦ/dh = tanh(βq + h) = q: the slopes jump by 2 q0 (the magnetisation jump)
+    assert abs((tr.slope_b - tr.slope_a) - 2 * q0) < 1e-10
+
+
 @pytest.mark.parametrize("kwargs,name", [
     (dict(parameter="beta", stop=1.0), "parameter"),
     (dict(parameter="alpha", stop=float("nan")), "stop"),
