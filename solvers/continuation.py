@@ -696,7 +696,10 @@ def _continue(m, start, parameter, stop, x0, step, max_step, min_step, max_steps
             if st == "converged":
                 y_stop = np.array(list(x) + [stop])
                 _, _, h_s = sysm.eval(y_stop)
-                t_s = sysm.tangent(y_stop, h_s, t)
+                try:
+                    t_s = sysm.tangent(y_stop, h_s, t)
+                except np.linalg.LinAlgError:  # the stop value sits on a singular point
+                    t_s = t
                 index += 1
                 yield sysm.point(y_stop, t_s, index, abs(t @ (y_stop - y)), nit)
                 return "reached_stop", f"reached {parameter}={stop:g}"
