@@ -332,7 +332,28 @@ def committee_channel(K, activation):
 
 
 def tree_committee(prior, K, activation, name=None):
-    """RS free entropy of the tree committee with the given weight prior."""
+    """RS free entropy of the tree committee with the given weight prior.
+
+    Parameters
+    ----------
+    prior : Prior
+        ``SphericalPrior()`` or ``BinaryPrior()`` (weights of every branch).
+    K : int or float("inf")
+        Hidden units (odd for sign; ≥ 2 for relu); ``inf`` for the K → ∞ limit.
+    activation : {"sign", "relu"}
+    name : str, optional
+        Family name (the model is named ``name[K=..,activation=..]``).
+
+    Examples
+    --------
+    >>> from replica.committee import tree_committee
+    >>> from replica.components import SphericalPrior
+    >>> fe = tree_committee(SphericalPrior(), 3, "sign", name="tree-committee")
+    >>> fe.name, [c.name for c in fe.controls]
+    ('tree-committee[K=3,activation=sign]', ['alpha'])
+    >>> print(fe.term("energetic").expr)
+    alpha*SignCommitteeLogZ(q, 3, 0)
+    """
     from .ansatz import replica_symmetric
     ch = committee_channel(K, activation)
     Ks = "inf" if ch.name == "wide-committee" else str(ch.K)
