@@ -276,7 +276,8 @@ def cmd_validate(args):
         for i, k in enumerate(r.kappa):
             print(f"kappa={k:g}  replica alpha_c={_fmt(r.alpha_c[i])} ({r.alpha_c_status[i]})")
             for j, n in enumerate(r.N):
-                print(f"  N={n}  alpha_half={_fmt(r.alpha_half[i][j])}")
+                h = r.alpha_half[i][j]
+                print(f"  N={n}  alpha_half={'not bracketed by the grid' if h is None else _fmt(h)}")
                 print("    alpha_eff  " + _row(r.alpha_eff[j]))
                 print("    P_sep      " + _row(r.probability[i][j]))
                 print("    stderr     " + _row(r.stderr[i][j]))
