@@ -184,6 +184,13 @@ def _excess(curve, kind):
     return np.array([curve["distance"][k] for k in kk]), v, kk
 
 
+def _err(curve, key, kk):
+    """Error bars of a finite-N FP curve at the indices kk (NaN where unavailable, e.g. a
+    single instance)."""
+    e = curve[key]
+    return _none_to_nan([None if e is None else e[k] for k in kk])
+
+
 def _theory_excess(c):
     d = np.array(c["distance"])
     s = _none_to_nan(c["local_entropy"])
@@ -197,11 +204,11 @@ def plot_fp(data, ax_typ, ax_high):
         if c is None:
             continue
         d, v, kk = _excess(c, "annealed")
-        ax_typ.errorbar(d, v, yerr=_none_to_nan([c["annealed_stderr"][k] for k in kk]), fmt="o-",
+        ax_typ.errorbar(d, v, yerr=_err(c, "annealed_stderr", kk), fmt="o-",
                         ms=3, lw=0.6, capsize=1, color=f"C{j}",
                         label=rf"N = {n}, $\frac{{1}}{{N}}\ln\langle\mathcal{{N}}_k\rangle$")
         d, v, kk = _excess(c, "quenched")
-        ax_typ.errorbar(d, v, yerr=_none_to_nan([c["quenched_stderr"][k] for k in kk]), fmt="s",
+        ax_typ.errorbar(d, v, yerr=_err(c, "quenched_stderr", kk), fmt="s",
                         mfc="none", ms=3, capsize=1, color=f"C{j}", label=rf"N = {n}, $\langle\frac{{1}}{{N}}\ln\mathcal{{N}}_k\rangle$")
     th = data.get("theory")
     if th:
@@ -216,7 +223,7 @@ def plot_fp(data, ax_typ, ax_high):
             continue
         d, v, kk = _excess(c, "annealed")
         name = "uniform, every field ≥ 3" if ref.startswith("margin=") else ref
-        ax_high.errorbar(d, v, yerr=_none_to_nan([c["annealed_stderr"][k] for k in kk]), fmt="o-",
+        ax_high.errorbar(d, v, yerr=_err(c, "annealed_stderr", kk), fmt="o-",
                          ms=3, lw=0.6, capsize=1, color=f"C{i + 3}",
                          label=f"N = {high['N'][0]}, {name} (mean margin {c['reference_margin']:.2f})")
     for ax, t in ((ax_typ, "around typical solutions"), (ax_high, "around high-margin solutions")):
