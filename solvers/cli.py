@@ -6,7 +6,7 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica solve MODEL --set alpha=0.6 --set kappa=0 [--method auto] [--tol T] [--x0 q=0.3] [--json]
     replica capacity MODEL --set kappa=0.5 [--json]
     replica equations MODEL [--ansatz rs|franz-parisi]
-    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 --reference typical|margin=K \
+    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 --reference typical|margin=K|dense:y=Y \
         --distances START:STOP:NUM [--json]
     replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
         [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
@@ -204,10 +204,16 @@ def cmd_local_entropy(args):
     else:
         print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}  "
               f"reference {r.reference}")
-        print(f"  {r.message}; typical distance {r.typical_distance:.6g}")
-        print(f"  {'d':>10} {'S(d)':>14} {'alpha=0 bound':>14}  status")
+        extra = (f"; typical distance {r.typical_distance:.6g}" if r.typical_distance is not None
+                 else "")
+        print(f"  {r.message}{extra}")
+        dense = any(v is not None for v in r.external_entropy)
+        print(f"  {'d':>10} {'S(d)':>14} {'alpha=0 bound':>14}  "
+              + (f"{'Sigma (ext.)':>14}  " if dense else "") + "status")
         for i, dd in enumerate(r.distance):
-            print(f"  {dd:>10.6g} {_fmt(r.local_entropy[i]):>14} {r.alpha0_bound[i]:>14.8g}  {r.status[i]}")
+            sig = f"{_fmt(r.external_entropy[i]):>14}  " if dense else ""
+            print(f"  {dd:>10.6g} {_fmt(r.local_entropy[i]):>14} {r.alpha0_bound[i]:>14.8g}  "
+                  f"{sig}{r.status[i]}")
     return 0 if r.success else 1
 
 
@@ -421,7 +427,7 @@ def build_parser():
     le = sub.add_parser("local-entropy", help="Franz-Parisi local entropy S(d) around references")
     le.add_argument("model")
     le.add_argument("--set", action="append", metavar="NAME=VALUE")
-    le.add_argument("--reference", required=True, help="typical | margin=K")
+    le.add_argument("--reference", required=True, help="typical | margin=K | dense:y=Y")
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)

@@ -142,6 +142,11 @@ LOCAL_ENTROPY_COARSE_FROM = 0.02
 #: solutions are predictors only).
 LOCAL_ENTROPY_MARCH_TOL = 1e-8
 
+#: Steps of the homotopy in (alpha, kappa, 1/y, p) from the dense functional's anchor
+#: point to the first requested distance (halved on failure). 8 keeps every step's
+#: predictor within Newton's basin for alpha in [0.3, 0.7], y in [5, 100] (measured).
+DENSE_HOMOTOPY_STEPS = 8
+
 #: Pseudo-arclength continuation (solvers/continuation.py). Arclength is measured in
 #: the packed (saddle variables, control) space, whose entries are O(1)–O(10) for the
 #: perceptron models. Initial, largest and smallest step: 0.02 keeps the tangent

@@ -9,7 +9,13 @@ Franz–Parisi entropy :math:`S(d)` (:mod:`replica.franz_parisi`) of the solutio
   (typical solutions are isolated);
 * ``"margin=K"``: the equilibrium solutions of margin κ̃ = K (K > κ) — Baldassi et
   al., PRL 127, 278301 (2021): S(d) at small d rises toward its α = 0 bound as κ̃
-  grows (high-margin solutions sit in wide flat minima).
+  grows (high-margin solutions sit in wide flat minima);
+* ``"dense:y=Y"``: centres weighted by the Y-th power of the number of solutions
+  around them (replicated local entropy, :mod:`replica.dense`; Baldassi et al.,
+  PRL 115, 128101 (2015)); the curve is the local entropy :math:`S_I = \partial_y\phi`
+  at finite y (y → ∞ selects the densest regions; S_I(y) approaches it like 1/y²).
+  ``external_entropy`` gives Σ = φ − yS_I (negative: such centres are exponentially
+  rare, the RS large-y result then overestimates; see the module replica.dense).
 
 Algorithm: the reference's RS saddle (q̃, q̂̃) is solved first (catalogue RS model of
 the same prior at margin κ̃); the curve then starts from the typical point p = q̃,
@@ -38,7 +44,8 @@ from .codegen import compile_model
 from .errors import ParameterError
 from .saddle import _Counter, _jsonable, _newton, solve_saddle, validate_controls
 
-__all__ = ["LocalEntropyCurve", "local_entropy", "parse_reference", "fp_model", "alpha0_bound"]
+__all__ = ["LocalEntropyCurve", "local_entropy", "parse_reference", "parse_dense", "fp_model",
+           "dense_model", "alpha0_bound"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class LocalEntropyCurve:
         Whether S increases with d on the converged points with d ≤ typical distance.
     spinodal : float or None
         Distance where a branch ended.
+    external_entropy : list of float or None
+        Dense references only (None entries otherwise): Σ(d) = φ − y S_I.
     success : bool
     message : str
     seconds : float
@@ -92,6 +101,7 @@ class LocalEntropyCurve:
     isolation_distance: object
     monotonic: object
     spinodal: object
+    external_entropy: list
     success: bool
     message: str
     seconds: float
@@ -114,10 +124,27 @@ def parse_reference(spec: str, kappa: float):
         if not math.isfinite(k):
             raise ParameterError("reference", f"reference margin must be finite: {spec!r}")
         return k
-    if spec.startswith("loss=") or spec.startswith("dense"):
+    if spec.startswith("loss="):
         raise ParameterError("reference", f"reference {spec!r} is not implemented yet "
-                                          "(available: typical, margin=K)")
-    raise ParameterError("reference", f"unknown reference {spec!r}; use typical or margin=K")
+                                          "(available: typical, margin=K, dense:y=Y)")
+    raise ParameterError("reference", f"unknown reference {spec!r}; use typical, margin=K or dense:y=Y")
+
+
+def parse_dense(spec):
+    """'dense:y=Y' -> Y (float ≥ 1); None for other references."""
+    if not (isinstance(spec, str) and spec.startswith("dense")):
+        return None
+    head, _, val = spec.partition(":y=")
+    try:
+        y = float(val) if head == "dense" else float("nan")
+    except ValueError:
+        y = float("nan")
+    if not math.isfinite(y) or y < 1:
+        hint = " (y = inf is not available: use a large finite y; S_I(y) - S_inf ~ 1/y²)" \
+            if val.strip().lower() in ("inf", "infinity", "oo") else ""
+        raise ParameterError("reference", f"dense reference must be dense:y=Y with finite Y >= 1, "
+                                          f"got {spec!r}{hint}")
+    return y
 
 
 _FP_CACHE = {}
@@ -135,6 +162,24 @@ def fp_model(name):
                           f"Franz–Parisi entropy around reference solutions, {name}")
         _FP_CACHE[name] = (compile_model(rs), compile_model(fe))
     return _FP_CACHE[name]
+
+
+_DENSE_CACHE = {}
+
+
+def dense_model(name):
+    """(compiled RS model, compiled replicated-local-entropy model) for catalogue ``name``."""
+    if name not in _DENSE_CACHE:
+        from replica.dense import replicated_local_entropy
+        rs = get_model(name)
+        meta = rs.meta
+        if type(meta.get("channel")) is not MarginChannel or meta["prior"].name != "binary":
+            raise ParameterError("model", f"the dense reference is derived for ±1 weights with a "
+                                          f"margin channel; {name} is not")
+        fe = replicated_local_entropy(meta["prior"], meta["channel"], f"{name}/dense",
+                                      f"replicated local entropy (dense regions), {name}")
+        _DENSE_CACHE[name] = (compile_model(rs), compile_model(fe))
+    return _DENSE_CACHE[name]
 
 
 def alpha0_bound(prior, p):
@@ -272,9 +317,10 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     t0 = time.perf_counter()
     if not isinstance(model, str):
         raise ParameterError("model", "local_entropy takes a catalogue model name")
-    rs, m = fp_model(model)
+    y_dense = parse_dense(reference)
+    rs, m = fp_model(model) if y_dense is None else dense_model(model)
     controls = validate_controls(rs, controls)
-    kref = parse_reference(reference, controls["kappa"])
+    kref = parse_reference(reference, controls["kappa"]) if y_dense is None else None
     d = np.asarray(distances, float).ravel()
     if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
         raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
@@ -282,7 +328,7 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     p_req = 1 - 2 * d
     n = len(d)
 
-    def result(status_list, S, res, xs, refsad, d_typ, message, spinodal=None):
+    def result(status_list, S, res, xs, refsad, d_typ, message, spinodal=None, ext=None):
         conv = [i for i in range(n) if status_list[i] == "converged"]
         below = [i for i in conv if d[i] <= d_typ]
         iso = [d[i] for i in below if S[i] < 0]
@@ -293,7 +339,8 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
             mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
         names = m.variables
         return LocalEntropyCurve(
-            model=model, reference=reference, controls={**controls, "kappa_ref": kref},
+            model=model, reference=reference,
+            controls={**controls, "kappa_ref": kref} if y_dense is None else {**controls, "y": y_dense},
             distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
             local_entropy=[float(S[i]) if status_list[i] == "converged" else None for i in range(n)],
             status=list(status_list),
@@ -301,10 +348,17 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
             variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
                        for k, nm in enumerate(names)},
             alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
-            reference_saddle=refsad, typical_distance=float(d_typ),
+            reference_saddle=refsad,
+            typical_distance=float(d_typ) if y_dense is None else None,
             isolation_distance=float(max(iso)) if iso else None, monotonic=mono,
-            spinodal=spinodal, success=all(s == "converged" for s in status_list),
+            spinodal=spinodal,
+            external_entropy=[float(ext[i]) if ext is not None and status_list[i] == "converged"
+                              else None for i in range(n)],
+            success=all(s == "converged" for s in status_list),
             message=message, seconds=time.perf_counter() - t0)
+
+    if y_dense is not None:
+        return _dense_curve(m, controls, y_dense, d, p_req, result)
 
     # 1. the reference problem
     a = controls["alpha"]
@@ -385,3 +439,85 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     msg = "all points converged" if all(s == "converged" for s in status) else (
         f"RS branch ended near d = {spin:.4g}" if spin is not None else "some points failed")
     return result(status, S, res, xs, refsad, d_typ, msg, spinodal=spin)
+
+
+# ----------------------------------------------------------------------------- dense
+#: A solved point of the dense (replicated local entropy) functional that every curve
+#: starts from by homotopy in (alpha, kappa, 1/y, p): binary perceptron, alpha = 0.5,
+#: kappa = 0, y = 40, d = 0.05. The guess is refined by Newton each time (it is a
+#: starting point, not a result); an independent NumPy prototype gives S_I = 0.1638970
+#: there (tests/test_dense.py).
+_DENSE_ANCHOR = ({"alpha": 0.5, "kappa": 0.0, "y": 40.0, "p": 0.9},
+                 {"q1": 0.8114, "dq": 2.412, "shat": 0.919, "q1hat": 0.0896, "dqhat": 0.407})
+
+
+def _homotopy(m, c_from, c_to, x, steps):
+    """Follow the saddle from controls ``c_from`` (solution x) to ``c_to`` along a
+    straight line in (controls, 1/y); halve the step on failure. Returns x or None."""
+    def at(s):
+        c = {k: (1 - s) * c_from[k] + s * c_to[k] for k in c_from}
+        c["y"] = 1.0 / ((1 - s) / c_from["y"] + s / c_to["y"])
+        return c
+
+    s_cur, ds, budget = 0.0, 1.0 / steps, C.LOCAL_ENTROPY_MAX_SOLVES
+    while s_cur < 1.0 and budget > 0:
+        s_try = min(1.0, s_cur + ds)
+        xn = _solve(m, at(s_try), x, coarse=s_try < 1.0)
+        budget -= 1
+        if xn is None:
+            ds /= 2
+            if ds < C.LOCAL_ENTROPY_MIN_STEP:
+                return None
+            continue
+        s_cur, x = s_try, xn
+        ds = min(2 * ds, 1.0 / steps)
+    return x if s_cur >= 1.0 else None
+
+
+def _dense_curve(m, controls, y, d, p_req, result):
+    n = len(d)
+    base = {"alpha": controls["alpha"], "kappa": controls["kappa"], "y": y}
+    c_a, g_a = _DENSE_ANCHOR
+    x_a = _solve(m, c_a, np.array([g_a[v] for v in m.variables]))
+    refsad = {"kind": "dense", "y": y, "anchor_controls": dict(c_a)}
+    fail = [None] * n
+    if x_a is None:
+        return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
+                      "could not solve the dense functional at its anchor point")
+    # start at the requested distance closest to d = 0.05, where the dense saddle is
+    # regular (q1 < 1, Ŝ > 0) for every alpha below alpha_U
+    i0 = int(np.argmin(np.abs(d - 0.05)))
+    p0 = float(p_req[i0])
+    x0 = _homotopy(m, c_a, {**base, "p": p0}, x_a, C.DENSE_HOMOTOPY_STEPS)
+    if x0 is None:
+        return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
+                      f"lost the dense saddle on the way from the anchor {c_a} to "
+                      f"{ {**base, 'p': p0} }")
+    up = sorted({float(p) for p in p_req if p > p0})
+    down = sorted({float(p) for p in p_req if p < p0}, reverse=True)
+    sols, ends = {p0: x0}, []
+    for targets in (up, down):
+        if targets:
+            got, ended = _march(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
+            sols.update(got)
+            if ended is not None:
+                ends.append((1 - ended) / 2)
+    status, S, res, xs, ext = [], [], [], [], []
+    for p in p_req:
+        x = sols.get(float(p))
+        if x is None:
+            status.append("branch_ended")
+            S.append(None), res.append(None), xs.append(None), ext.append(None)
+            continue
+        c = {**base, "p": float(p)}
+        _, g, _ = m.value_and_derivatives(x, c)
+        obs = m.observables_at(x, c)
+        r = float(np.max(np.abs(g)))
+        si, sig = float(obs["local_entropy"]), float(obs["external_entropy"])
+        ok = r < C.SOLVER_TOL and math.isfinite(si)
+        status.append("converged" if ok else "non_finite")
+        S.append(si), res.append(r), xs.append(x), ext.append(sig)
+    spin = min(ends) if ends else None
+    msg = "all points converged" if all(s_ == "converged" for s_ in status) else (
+        f"RS branch ended near d = {spin:.4g}" if spin is not None else "some points failed")
+    return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
