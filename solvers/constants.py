@@ -219,6 +219,12 @@ VALIDATION_MAX_N = 29
 #: Random references (typical, margin=K) per instance for the finite-N FP curves; each
 #: costs one pass over the solution list, and the instance is the statistical unit.
 VALIDATION_REFERENCES_PER_INSTANCE = 8
+#: Finite-N FP curves list the solutions of an instance (8 bytes each): at most 2^22
+#: (32 MB; N = 29 at α ≥ 0.3 stays below it, small α at N ≥ 25 may not) ...
+VALIDATION_MAX_LISTED = 1 << 22
+#: ... and the densest reference costs M·Σ_{k≤r} C(N, k) bit look-ups (~30 ns each):
+#: at most 2^27 (a few seconds per instance).
+VALIDATION_MAX_LOOKUPS = 1 << 27
 #: Gauss–Legendre nodes per graded piece for the last hidden unit, which the
 #: committee routine integrates exactly in 1-D (conditioning: P(# ≥ m) is linear in
 #: its p_K); same grading as the margin kinks above.

@@ -614,6 +614,10 @@ class BinaryEnumerationResult:
         ``alpha0`` (1/N) ln C(N, k), ``n_references``, ``n_instances``,
         ``reference_margin`` (mean smallest stability of the references) — None when no
         instance had a reference.
+    skipped_references : dict or None
+        reference → [N][alpha] number of instances without a reference because listing
+        their solutions (more than ``VALIDATION_MAX_LISTED``) or finding the densest one
+        (more than ``VALIDATION_MAX_LOOKUPS`` bit look-ups) would be too costly.
     dense_radius : int or None
         Hamming radius r of the ``densest`` reference.
     status : str
@@ -641,6 +645,7 @@ class BinaryEnumerationResult:
     rs_status: list
     finite_size: list
     distances: object
+    skipped_references: object
     dense_radius: object
     status: str
     success: bool
@@ -767,9 +772,11 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
     Ps = [_loads(n, alphas) for n in Ns]
     counts, zf, ent, ent_se, ann, ann_ex, ann_z = [], [], [], [], [], [], []
     dist = {r: [] for r, _ in refs} if refs else None
+    skips = {r: [] for r, _ in refs} if refs else None
     for n, Pn in zip(Ns, Ps):
         rows = [[] for _ in range(7)]
         drow = {r: [] for r, _ in refs}
+        skip_row = {r: [] for r, _ in refs}
         for P in Pn:
             rng = np.random.default_rng([seed, n, P])
             rrng = np.random.default_rng([seed, n, P, 1])
@@ -777,12 +784,17 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
             cnt = []
             hists = {r: [] for r, _ in refs}
             margins = {r: [] for r, _ in refs}
+            skipped = {r: 0 for r, _ in refs}
             for s in range(samples):
                 A = _patterns(rng, P, n, "binary").astype(np.int8)
                 bits, b = solution_bitset(A, thr)
                 M = int(np.bitwise_count(bits).sum())
                 cnt.append(M)
                 if not refs or M == 0:
+                    continue
+                if M > C.VALIDATION_MAX_LISTED:  # too many solutions to list: no references
+                    for r, _ in refs:
+                        skipped[r] += 1
                     continue
                 sols = solution_indices(bits, b)
                 mf = None  # smallest field of every solution, computed once if needed
@@ -796,6 +808,10 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
                     elif r == "max-margin":
                         cand = np.flatnonzero(mf == mf.max())
                     else:
+                        lookups = M * sum(math.comb(n, k) for k in range(1, dense_radius + 1))
+                        if lookups > C.VALIDATION_MAX_LOOKUPS:
+                            skipped[r] += 1
+                            continue
                         nb = _neighbour_counts(bits, b, sols, n, dense_radius)
                         cand = np.flatnonzero(nb == nb.max())
                     if cand.size == 0:
@@ -821,10 +837,12 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
             rows[6].append(float((c.mean() - ex) / sd) if sd > 0 else None)
             for r, _ in refs:
                 drow[r].append(_fp_summary(hists[r], margins[r], n, samples))
+                skip_row[r].append(skipped[r])
         for lst, row in zip((counts, zf, ent, ent_se, ann, ann_ex, ann_z), rows):
             lst.append(row)
         for r, _ in refs:
             dist[r].append(drow[r])
+            skips[r].append(skip_row[r])
 
     from .capacity import rs_q_to_one_capacity
     from .codegen import compile_model
@@ -864,6 +882,6 @@ def enumerate_binary(kappa, N, alpha, *, samples, seed, references=(),
         kappa=kappa, N=Ns, alpha=alphas, P=Ps, alpha_eff=[[P / n for P in Pn] for n, Pn in zip(Ns, Ps)],
         samples=samples, seed=seed, counts=counts, zero_fraction=zf, entropy=ent,
         entropy_stderr=ent_se, annealed=ann, annealed_exact=ann_ex, annealed_z=ann_z,
-        rs_entropy=rs, rs_status=rs_st, finite_size=fits, distances=dist,
+        rs_entropy=rs, rs_status=rs_st, finite_size=fits, distances=dist, skipped_references=skips,
         dense_radius=dense_radius, status=status, success=status == "ok", message=msg,
         seconds=time.perf_counter() - t0)

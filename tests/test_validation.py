@@ -258,6 +258,19 @@ def test_fp_histogram_counts_and_references():
     assert r.distances["max-margin"][0][0]["reference_margin"] == pytest.approx(np.mean(best))
 
 
+def test_too_many_solutions_are_skipped_visibly(monkeypatch):
+    """Instances whose solution list would exceed VALIDATION_MAX_LISTED get no reference,
+    and the result says how many (no silent truncation)."""
+    from solvers import constants
+    monkeypatch.setattr(constants, "VALIDATION_MAX_LISTED", 100)
+    r = enumerate_binary(0.0, [11], [0.1, 0.5], samples=4, seed=0, references=["typical"])
+    assert r.counts[0][0] == [1024] * 4                    # P = 1: 2^(N−1) solutions
+    assert r.skipped_references["typical"][0][0] == 4 and r.distances["typical"][0][0] is None
+    big = sum(c > 100 for c in r.counts[0][1])
+    assert r.skipped_references["typical"][0][1] == big
+    assert r.distances["typical"][0][1]["n_instances"] == 4 - big
+
+
 def test_binary_input_errors():
     for kw, name in [(dict(N=[10]), "N"), (dict(N=[31]), "N"), (dict(kappa=-1.0), "kappa"),
                      (dict(references=["densest"]), "dense_radius"),
