@@ -15,6 +15,7 @@ from .continuation import (Branch, ContinuationPoint, Fold, Transition, boundary
 from .errors import ConvergenceError, ParameterError
 from .local_entropy import LocalEntropyCurve, local_entropy
 from .saddle import METHODS, STATUSES, SaddleResult, solve_saddle, validate_controls
+from .scan import QUANTITIES, Quantity, register_quantity, scan
 from .validation import (BinaryEnumerationResult, SeparabilityResult, cover_probability,
                          enumerate_binary, separability)
 
@@ -27,4 +28,5 @@ __all__ = [
     "locate_transition",
     "BinaryEnumerationResult", "SeparabilityResult", "cover_probability", "enumerate_binary",
     "separability",
+    "QUANTITIES", "Quantity", "register_quantity", "scan",
 ]

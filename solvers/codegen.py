@@ -316,6 +316,11 @@ def _legendre_nodes(g, env, rules, rank):
                          C.GRADING_MAX_LEVELS_SMOOTHED if sm else C.GRADING_MAX_LEVELS)
             with np.errstate(divide="ignore"):
                 w = np.minimum(C.SHARP_TRANSITION / sl, C.SHARP_WIDTH)
+            # a batch element that is not sharp itself gets no graded pieces (its
+            # extra breakpoints collapse onto the kink, zero-width pieces): every
+            # element's mesh is the one it has alone, whatever its batch companions
+            # (scans solve many points in one batch and need batch-independent numbers)
+            w = np.where(w < C.SHARP_WIDTH, w, 0.0)
             for j in range(levels + 1):
                 wj = np.minimum(w * C.GRADING**j, C.SHARP_WIDTH)
                 kinks += [r - wj, r + wj]

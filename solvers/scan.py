@@ -32,9 +32,9 @@ to an executor (any :class:`concurrent.futures.Executor`: a process pool for
 ``workers=N``, a ``dask.distributed`` client's ``get_executor()``, ...), so warm
 starts survive parallelism. The block layout depends only on the grid and
 ``block_size``, never on the executor, so serial, process-pool and dask runs give
-identical datasets (bit for bit). Every point's solve depends only on its own line;
-other block sizes agree to the quadrature's accuracy, not bit for bit (the generated
-code grades the quadrature mesh of a batch to its sharpest element).
+identical datasets (bit for bit). Every point's solve depends only on its own line
+(the generated code gives every batch element the quadrature mesh it has alone); other
+block sizes agree up to rounding (~1e-14: sums grouped differently), not bit for bit.
 
 Journal and resume
 ------------------

@@ -143,17 +143,13 @@ def test_netcdf_round_trip_and_no_silent_overwrite(binary, tmp_path, small_seria
 
 
 def test_blocks_do_not_change_results(binary, small_serial):
-    """Each point depends only on its own line: other block sizes give the same saddles.
-    Not bit for bit: codegen grades the quadrature mesh of a batch to its sharpest
-    element, so the rounding differs at the level of the quadrature accuracy
-    (< 5e-13 relative, constants.LEGENDRE_NODES); 1e-11 allows for the Newton solve."""
+    """Each point depends only on its own line: other block sizes give the same saddles,
+    up to rounding (a batch's quadrature sums are grouped differently; measured 1e-14)."""
     ds = scan(binary, SMALL, "free_entropy", progress=False, block_size=4)
     assert np.array_equal(ds.status.values, small_serial.status.values)
-    for v in ("free_entropy", "q", "qhat"):
-        np.testing.assert_allclose(ds[v].values, small_serial[v].values, rtol=1e-11, atol=1e-13)
-    # the replicon is a second derivative, steep near the end of the branch
-    # (~1/(1-q)^2): 1e-11 on x gives up to ~1e-9 on it
-    np.testing.assert_allclose(ds.replicon.values, small_serial.replicon.values, rtol=1e-8)
+    assert np.array_equal(ds.iterations.values, small_serial.iterations.values)
+    for v in ("free_entropy", "q", "qhat", "replicon"):
+        np.testing.assert_allclose(ds[v].values, small_serial[v].values, rtol=1e-12, atol=1e-14)
 
 
 def test_process_pool_equals_serial(binary, small_serial):
