@@ -288,7 +288,9 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
     fraction-to-boundary rule truncates a step toward a bound less than
     ``SCAN_BOUNDARY_GAP`` away, e.g. q → 1 beyond the end of an RS branch) the point
     gets the status ``"boundary"``: the branch followed along the line does not reach
-    it. Every point of a line that has no converged point yet gets the cold route of
+    it (the first such point after a converged one is checked first: Newton from the
+    converged neighbour without predictor, then the cold route; only if both fail is
+    it reported as ``"boundary"``). Every point of a line that has no converged point yet gets the cold route of
     :func:`solve_batch` (damped fixed point from the initial values, then Newton),
     whose success seeds the next points. Any other failure right after a converged
     point gets the cold route too, after the sweep and in one batch for all lines (a
@@ -352,6 +354,23 @@ def sweep_lines(model: CompiledModel, controls: dict, *, tol=None, options=None)
             # past the end of a branch)
             failed = (st != "converged") & (st != "boundary") & prev_ok[have]
             deferred.append(idx[have][failed])
+            # the first boundary after a converged point is checked before it is
+            # believed (a predictor or a long step can drive Newton out although the
+            # saddle exists): Newton from the converged neighbour itself, then the
+            # cold route; a success seeds the next points
+            fb = idx[have][(st == "boundary") & prev_ok[have]]
+            if fb.size:
+                xi, st2, it2 = _newton(ev, last[fb // A], fb, tol, maxiter,
+                                       C.SCAN_MAX_BACKTRACKS, boundary_stop=True)
+                ok2 = st2 == "converged"
+                x[fb[ok2]], status[fb[ok2]], nit[fb[ok2]] = xi[ok2], st2[ok2], nit[fb[ok2]] + it2[ok2]
+                rest = fb[~ok2]
+                if rest.size:
+                    xb, sb, nb = x[rest].copy(), status[rest].copy(), nit[rest].copy()
+                    _rescue(ev, x, status, nit, rest, x_cold, tol, maxiter, damping, fp_max)
+                    keep = status[rest] != "converged"
+                    x[rest[keep]], status[rest[keep]] = xb[keep], sb[keep]
+                    nit[rest[keep]] = nb[keep]
         c_idx = idx[cold]
         if c_idx.size:
             if not m.has_fixed_point or fp_max <= 0:

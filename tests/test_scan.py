@@ -290,6 +290,8 @@ def test_binary_phase_diagram_100x100(binary):
     A = ds.alpha.values[:, None]
     assert not np.any(conv & (A > a_q1[None, :]))
     assert np.all(conv[A[:, 0] < 0.8 * a_q1.min()])
-    # the end of the converged region along alpha follows alpha_{q->1}(kappa) within 10 %
+    # the end of the converged region along alpha follows alpha_{q->1}(kappa): at most
+    # 4 grid steps short of it (the branch steepens, qhat ~ (1-q)^-2, near its end)
     last = np.array([ds.alpha.values[conv[:, j]].max() for j in range(len(grid["kappa"]))])
-    assert np.all(np.abs(last / np.minimum(a_q1, 1.0) - 1) < 0.1)
+    gap = np.minimum(a_q1, 1.0) - last
+    assert np.all(gap >= 0) and np.all(gap <= 4 * (grid["alpha"][1] - grid["alpha"][0]))
