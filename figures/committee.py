@@ -112,6 +112,8 @@ def main(quick=False, outdir=None):
     plot_committee_capacity(data, axes)
     fig.suptitle("Tree committee machines, RS capacity vs K (sign vs ReLU)", fontsize=10)
     out = save(fig, data, outdir, "committee")
+    out["pdf"] = out["png"].with_suffix(".pdf")
+    fig.savefig(out["pdf"])
     rows = [data["spherical"]["sign"], data["spherical"]["relu"], data["binary"]["sign"]]
     out["ok"] = (all(st == "converged" for r in rows for st in r["status"])
                  and data["wide"]["spherical_relu"] is not None
