@@ -11,4 +11,5 @@ __all__ = ["FIGURES"]
 FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entropy",
            "teacher_student": "figures.teacher_student",
            "validation": "figures.validation",
-           "committee": "figures.committee"}
+           "committee": "figures.committee",
+           "phase_capacity": "figures.phase_capacity"}
