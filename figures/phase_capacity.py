@@ -44,12 +44,35 @@ def at_line(fe, model="spherical-perceptron"):
         ok = col.status.values == "converged"
         a, rep = col.alpha.values[ok], col.replicon.values[ok]
         cross = np.flatnonzero((rep[:-1] > 0) & (rep[1:] <= 0))
-        if cross.size == 0:
+        last = {}
+        if cross.size:
+            a0, a1 = a[cross[0]], a[cross[0] + 1]
+            x0 = {"q": float(col.q.sel(alpha=a0)), "qhat": float(col.qhat.sel(alpha=a0))}
+        elif a.size and rep[-1] > 0 and a[-1] < col.alpha.values[-1]:
+            # the scan lost the branch (near its end, q -> 1) before the replicon
+            # changed sign: march on from the last converged point in steps of a
+            # tenth of the grid spacing with warm-started solves
+            da = (col.alpha.values[1] - col.alpha.values[0]) / 10
+            a0 = a[-1]
+            r = solve_saddle(m, {"alpha": float(a0), "kappa": float(k)},
+                             x0={"q": float(col.q.sel(alpha=a0)), "qhat": float(col.qhat.sel(alpha=a0))},
+                             method="newton")
+            a1 = None
+            for _ in range(100):
+                r1 = solve_saddle(m, {"alpha": float(a0 + da), "kappa": float(k)}, x0=r, method="newton")
+                if not r1.success:
+                    break
+                if r1.observables["replicon"] <= 0:
+                    a1 = a0 + da
+                    break
+                a0, r = a0 + da, r1
+            if a1 is None:
+                status.append("no_crossing")
+                continue
+            x0 = r
+        else:
             status.append("no_crossing")
             continue
-        a0, a1 = a[cross[0]], a[cross[0] + 1]
-        x0 = {"q": float(col.q.sel(alpha=a0)), "qhat": float(col.qhat.sel(alpha=a0))}
-        last = {}
 
         def rep_at(alpha):
             c = {"alpha": float(alpha), "kappa": float(k)}
