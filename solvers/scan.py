@@ -21,8 +21,12 @@ Quantities (registered in :data:`QUANTITIES`, see :func:`register_quantity`)
     than the load α: ``alpha_c``, ``rs_stable``, ``replicon``, ``alpha_rs_q_to_1``,
     ``residual`` and the saddle variables at α_c (entropy-zero criterion).
 
-Values are NaN exactly where ``status`` is not ``"converged"`` (the status says why;
-``"pending"`` marks points of an interrupted scan that were not computed yet).
+Values are NaN exactly where ``status`` is not ``"converged"``; the status says why:
+one of :data:`solvers.saddle.STATUSES`, ``"boundary"`` (Newton continued from the
+neighbour was driven onto the boundary of a variable's domain and the cold route
+failed too: the branch followed along the line ends before this point, e.g. q → 1
+beyond the RS q → 1 limit of the binary perceptron), a :class:`CapacityResult`
+status for ``capacity``, or ``"pending"`` (an interrupted scan's point not computed yet).
 
 Blocks, parallelism, determinism
 --------------------------------
@@ -68,7 +72,7 @@ from .errors import ParameterError
 from .saddle import validate_controls
 
 __all__ = ["scan", "Quantity", "QUANTITIES", "register_quantity", "parse_grid_spec",
-           "read_journal", "client_executor", "STATUS_PENDING"]
+           "read_journal", "STATUS_PENDING"]
 
 #: Status of a point that has not been computed (interrupted scan).
 STATUS_PENDING = "pending"
@@ -351,14 +355,6 @@ class _SerialExecutor(cf.Executor):
         except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
             f.set_exception(exc)
         return f
-
-
-def client_executor(address):
-    """A :class:`concurrent.futures.Executor` on a ``dask.distributed`` scheduler
-    at ``address`` (e.g. ``"tcp://127.0.0.1:8786"``). Needs the ``[distributed]`` extra."""
-    distributed = _need("distributed", "distributed")
-    client = distributed.Client(address)
-    return client.get_executor()
 
 
 # =========================================================================== journal

@@ -39,7 +39,7 @@ def _sets(items):
 def cmd_scan(args):
     from replica.catalogue import CATALOGUE
 
-    from .scan import QUANTITIES, client_executor, parse_grid_spec, scan
+    from .scan import QUANTITIES, _need, parse_grid_spec, scan
     if args.model not in CATALOGUE:
         raise ParameterError("model", f"unknown model {args.model!r}; known models: "
                                       f"{', '.join(sorted(CATALOGUE))}")
@@ -58,8 +58,13 @@ def cmd_scan(args):
     options = {} if args.tol is None else {"tol": args.tol}
     executor, client = None, None
     if args.scheduler:
-        executor = client_executor(args.scheduler)
-        client = executor._client  # closed below
+        distributed = _need("distributed", "distributed")
+        try:
+            client = distributed.Client(args.scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError("scheduler", f"cannot connect to the dask scheduler "
+                                              f"{args.scheduler!r}: {exc}") from None
+        executor = client.get_executor()
     t0 = time.perf_counter()
     try:
         ds = scan(args.model, grid, args.quantity, controls=controls, out=args.out,

@@ -157,7 +157,7 @@ def test_process_pool_equals_serial(binary, small_serial):
     xr.testing.assert_identical(ds, small_serial)
 
 
-def test_dask_local_cluster_equals_serial(binary, small_serial):
+def test_dask_local_cluster_equals_serial(binary, small_serial, tmp_path):
     """A real dask.distributed cluster: two worker processes on this machine."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -166,8 +166,15 @@ def test_dask_local_cluster_equals_serial(binary, small_serial):
         ds = scan(binary, SMALL, "free_entropy", progress=False, block_size=1,
                   executor=client.get_executor())
         pids = set(client.run(os.getpid).values())
+        # the CLI on the same cluster: replica scan --scheduler ADDRESS
+        from solvers.cli import main
+        out = tmp_path / "dask.nc"
+        assert main(["scan", "binary-perceptron", "--grid", "alpha=0:0.8:9", "--grid",
+                     "kappa=0:1:4", "--out", str(out), "--scheduler", cluster.scheduler_address,
+                     "--block-size", "1", "--no-progress"]) == 1   # some points beyond q->1
     assert len(pids) == 2 and os.getpid() not in pids
     xr.testing.assert_identical(ds, small_serial)
+    xr.testing.assert_equal(xr.load_dataset(out, engine="h5netcdf"), small_serial)
 
 
 _KILL_SCRIPT = textwrap.dedent("""
