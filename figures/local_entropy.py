@@ -4,8 +4,11 @@ r"""Figure: Franz–Parisi local entropy S(d) of the binary perceptron around re
 PRE 90, 052813 (2014): S < 0 at small d, typical solutions are isolated) and from
 solutions of larger margin κ̃ (Baldassi et al., PRL 127, 278301 (2021), Fig. 1: the
 curves rise toward the α = 0 bound −d ln d − (1−d) ln(1−d) as κ̃ grows — high-margin
-solutions lie in wide flat minima). Points that did not converge are not drawn and are
-listed in the data file with their status.
+solutions lie in wide flat minima); and the replicated local entropy of the densest
+regions at y = 20 (Baldassi et al., PRL 115, 128101 (2015), Fig. 1 shape: at this load
+it hugs the α = 0 bound at small d). Points that did not converge are not drawn and are
+listed in the data file with their status. Differences from the papers: RS throughout,
+finite y for the dense curve (the papers show y → ∞), free (not constrained) centre.
 
 Run: ``python -m figures local_entropy`` (data: figures/output/local_entropy.json).
 """
@@ -22,6 +25,7 @@ __all__ = ["compute", "main"]
 
 ALPHA = 0.4
 REFERENCES = ("typical", "margin=0.25", "margin=0.5")
+DENSE = "dense:y=20"
 
 
 def compute(quick=False):
@@ -29,6 +33,11 @@ def compute(quick=False):
     refs = REFERENCES[::2] if quick else REFERENCES
     curves = {ref: local_entropy("binary-perceptron", {"alpha": ALPHA, "kappa": 0.0},
                                  reference=ref, distances=ds).to_dict() for ref in refs}
+    # the dense branch is followed from d = 0.005 (below, q1 -> 1 and the RS large-y
+    # saddle becomes stiff) up to d = 0.2 (near its top Ŝ -> 0 and it degenerates)
+    dd = np.geomspace(0.005, 0.2, 4 if quick else 16)
+    curves[DENSE] = local_entropy("binary-perceptron", {"alpha": ALPHA, "kappa": 0.0},
+                                  reference=DENSE, distances=dd).to_dict()
     return {"alpha": ALPHA, "kappa": 0.0, "curves": curves}
 
 
@@ -39,8 +48,12 @@ def plot_local_entropy(data, ax):
     for i, (ref, c) in enumerate(data["curves"].items()):
         d = np.array(c["distance"])
         s = np.array([np.nan if v is None else v for v in c["local_entropy"]])
-        label = "typical reference" if ref == "typical" else ref.replace("margin=", r"$\tilde\kappa$ = ")
-        ax.plot(d, s, "-", color=f"C{i}", label=label)
+        if ref.startswith("dense"):
+            label, style = f"densest regions (y = {ref.split('=')[1]})", "--"
+        else:
+            label = "typical reference" if ref == "typical" else ref.replace("margin=", r"$\tilde\kappa$ = ")
+            style = "-"
+        ax.plot(d, s, style, color=f"C{i}", label=label)
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("distance $d$ from the reference")

@@ -173,6 +173,42 @@ def _kinks(expr, var, acc, inner=()):
         _kinks(a, var, acc, inner)
 
 
+def _same_value(e1, e2, trials=3):
+    """Whether two expressions agree numerically at random points (distinct algebraic
+    forms of the same kink position, e.g. from the chain rule and from Stein's lemma)."""
+    syms = sorted(e1.free_symbols | e2.free_symbols, key=str)
+    f = sp.lambdify(syms, e1 - e2, modules="mpmath")
+    g = sp.lambdify(syms, e1 + e2, modules="mpmath")
+    state = 12345
+    for _ in range(trials):
+        vals = []
+        for _s in syms:  # a fixed linear congruential sequence: reproducible builds
+            state = (1103515245 * state + 12345) % 2**31
+            vals.append(0.05 + 0.5 * state / 2**31)
+        try:
+            diff, tot = complex(f(*vals)), complex(g(*vals))
+        except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+            return False
+        if not abs(diff) <= 1e-12 * max(1.0, abs(tot)):
+            return False
+    return True
+
+
+def _dedupe_kinks(kinks):
+    """Merge kinks with the same position and slope (the same argument in two algebraic
+    forms, e.g. of ln H and of G/H): each duplicate would add empty pieces — whole
+    blocks of wasted nodes in nested grids."""
+    out = []
+    for r, sl, sm in kinks:
+        for i, (r2, sl2, sm2) in enumerate(out):
+            if _same_value(r, r2) and _same_value(sl, sl2):
+                out[i] = (r2, sl2, sm and sm2)
+                break
+        else:
+            out.append((r, sl, sm))
+    return out
+
+
 def _build(exprs, scope, kind):
     """Symbolic tree -> JSON-able spec for one level. ``scope``: symbols in scope."""
     # nodes that define themselves as Gaussian averages (replica.committee) are
@@ -216,6 +252,7 @@ def _build(exprs, scope, kind):
         kinks = []
         for m in members:
             _kinks(m.integrand, var, kinks)
+        kinks = _dedupe_kinks(kinks)
         lo_fin, up_fin = lo is not sp.S.NegativeInfinity, up is not sp.S.Infinity
         ruled = "hermite" if (not kinks and not lo_fin and not up_fin) else "legendre"
         bounds_exprs = ([lo if lo_fin else sp.S.Zero, up if up_fin else sp.S.Zero]
