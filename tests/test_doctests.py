@@ -15,12 +15,14 @@ MODULES = [
     "replica.components", "replica.franz_parisi", "replica.free_energy", "replica.functions",
     "replica.symbols",
     "solvers", "solvers.capacity", "solvers.errors", "solvers.local_entropy", "solvers.saddle",
+    "solvers.validation",
 ]
 
 #: Modules that must carry at least one example (the main public functions).
 WITH_EXAMPLES = {"replica.ansatz", "replica.catalogue", "replica.components",
                  "replica.franz_parisi", "replica.free_energy", "replica.functions",
-                 "solvers", "solvers.capacity", "solvers.local_entropy", "solvers.saddle"}
+                 "solvers", "solvers.capacity", "solvers.local_entropy", "solvers.saddle",
+                 "solvers.validation"}
 
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
