@@ -41,7 +41,7 @@ from solvers.validation import cover_probability, enumerate_binary, separability
 
 from .plotting import save
 
-__all__ = ["compute_spherical", "compute_binary_entropy", "compute_fp", "plot_separability",
+__all__ = ["compute_spherical", "compute_binary_entropy", "compute_fp", "draw", "plot_separability",
            "plot_binary_entropy", "plot_finite_size", "plot_fp", "main"]
 
 SEED = 0
@@ -236,33 +236,49 @@ def plot_fp(data, ax_typ, ax_high):
     return ax_typ, ax_high
 
 
+def _save(fig, data, outdir, stem):
+    p = save(fig, data, outdir, stem)
+    p["pdf"] = p["png"].with_suffix(".pdf")
+    fig.savefig(p["pdf"])
+    return p
+
+
+def draw(kind, data):
+    """A Figure for ``kind`` in {"spherical", "binary_entropy", "fp"} from its saved data
+    (the JSON beside the image): the plots only read results."""
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    a1, a2 = fig.subplots(1, 2)
+    if kind == "spherical":
+        plot_separability(data["kappa0"], a1, cover=data["cover_curves"],
+                          title=r"spherical perceptron, $\kappa = 0$ (lines: Cover's exact formula)")
+        plot_separability(data["kappa05"], a2, title=r"spherical perceptron, $\kappa = 0.5$")
+    elif kind == "binary_entropy":
+        plot_binary_entropy(data, a1)
+        plot_finite_size(data, a2)
+    else:
+        plot_fp(data, a1, a2)
+    return fig
+
+
 def main(quick=False, outdir=None):
     out, ok = {}, True
     sph = compute_spherical(quick)
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
-    plot_separability(sph["kappa0"], a1, cover=sph["cover_curves"],
-                      title=r"spherical perceptron, $\kappa = 0$ (lines: Cover's exact formula)")
-    plot_separability(sph["kappa05"], a2, title=r"spherical perceptron, $\kappa = 0.5$")
-    p = save(fig, sph, outdir, "validation_spherical")
-    out["spherical_png"], out["spherical_data"] = p["png"], p["data"]
+    fig = draw("spherical", sph)
+    p = _save(fig, sph, outdir, "validation_spherical")
+    out["spherical_png"], out["spherical_pdf"], out["spherical_data"] = p["png"], p["pdf"], p["data"]
     ok &= all(r["success"] for r in sph["kappa0"] + sph["kappa05"])
 
     ent = compute_binary_entropy(quick)
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
-    plot_binary_entropy(ent, a1)
-    plot_finite_size(ent, a2)
-    p = save(fig, ent, outdir, "validation_binary_entropy")
-    out["binary_entropy_png"], out["binary_entropy_data"] = p["png"], p["data"]
+    fig = draw("binary_entropy", ent)
+    p = _save(fig, ent, outdir, "validation_binary_entropy")
+    out["binary_entropy_png"], out["binary_entropy_pdf"] = p["png"], p["pdf"]
+    out["binary_entropy_data"] = p["data"]
     ok &= ent["enumeration"]["success"] and ent["alpha_km"] is not None
 
     fp = compute_fp(quick)
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
-    plot_fp(fp, a1, a2)
-    p = save(fig, fp, outdir, "validation_fp")
-    out["fp_png"], out["fp_data"] = p["png"], p["data"]
+    fig = draw("fp", fp)
+    p = _save(fig, fp, outdir, "validation_fp")
+    out["fp_png"], out["fp_pdf"], out["fp_data"] = p["png"], p["pdf"], p["data"]
     ok &= fp["typical"]["success"] and fp["high_margin"]["success"]
     if fp["theory"]:
         ok &= all(c["success"] for c in fp["theory"].values())

@@ -359,6 +359,7 @@ def test_validation_figure_quick(tmp_path):
     assert out["ok"]
     for key in ("spherical_png", "binary_entropy_png", "fp_png"):
         assert out[key].stat().st_size > 10_000
+        assert out[key.replace("png", "pdf")].stat().st_size > 5_000
     d = json.loads(out["spherical_data"].read_text())
     assert all(r["alpha_c"] == [2.0] and r["lp_disagreements"] == 0 for r in d["kappa0"])
 
