@@ -103,6 +103,17 @@ def q_to_one_coefficients(fe):
 
 
 def q_to_one_capacity(fe):
-    r""":math:`\alpha_c = -c_S/c_E` as a SymPy expression in the channel's controls."""
+    r""":math:`\alpha_c = -c_S/c_E` as a SymPy expression in the channel's controls.
+
+    Examples
+    --------
+    Gardner's :math:`\alpha_c(\kappa) = 1/\int_{-\kappa}^\infty Dt\,(t+\kappa)^2`
+    (J. Phys. A 21, 257 (1988), eq. (33)), derived from the free entropy:
+
+    >>> from replica import get_model, q_to_one_capacity
+    >>> a = q_to_one_capacity(get_model("spherical-perceptron"))
+    >>> sorted(map(str, a.free_symbols)), a.subs({k: 0 for k in a.free_symbols})
+    (['kappa'], 2)
+    """
     cs, ce = q_to_one_coefficients(fe)
     return sp.simplify(-cs / ce)

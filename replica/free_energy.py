@@ -106,6 +106,27 @@ class FreeEnergy:
     meta : dict
         Free-form information for derived quantities (e.g. ``load`` = name of α,
         ``discrete_prior``, the q → 1 limit); not used by the compiler.
+
+    Examples
+    --------
+    The binary perceptron written by hand (Gardner & Derrida, J. Phys. A 21, 271 (1988),
+    eq. (21)); ``solvers.solve_saddle(fe, {"alpha": 0.6, "kappa": 0.0})`` solves it:
+
+    >>> import sympy as sp
+    >>> from replica import (Conjugate, Control, E, FreeEnergy, GaussVar, LogCosh2, LogH,
+    ...                      OrderParameter, Term)
+    >>> q = OrderParameter("q", domain=(0, 1), initial=0.5)
+    >>> qh = Conjugate("qhat", domain=(0, None), initial=1.0)
+    >>> alpha, kappa = Control("alpha", domain=(0, None)), Control("kappa")
+    >>> z = GaussVar("z")
+    >>> fe = FreeEnergy("my-perceptron", [
+    ...     Term("coupling", -qh * (1 - q) / 2, "Gardner & Derrida 1988, eq. (21)"),
+    ...     Term("entropic", E(LogCosh2(sp.sqrt(qh) * z), z), "ibid."),
+    ...     Term("energetic", alpha * E(LogH((kappa - sp.sqrt(q) * z) / sp.sqrt(1 - q)), z),
+    ...          "ibid.")],
+    ...     order_parameters=[q], conjugates=[qh], controls=[alpha, kappa])
+    >>> fe.saddle_equations()[0]
+    Eq(q, E[tanh(sqrt(qhat)*z)**2, z])
     """
 
     name: str

@@ -19,7 +19,7 @@ MODULES = [
 ]
 
 #: Modules that must carry at least one example (the main public functions).
-WITH_EXAMPLES = {"replica.ansatz", "replica.catalogue", "replica.components",
+WITH_EXAMPLES = {"replica.ansatz", "replica.asymptotics", "replica.catalogue", "replica.components",
                  "replica.franz_parisi", "replica.free_energy", "replica.functions",
                  "solvers", "solvers.capacity", "solvers.local_entropy", "solvers.saddle",
                  "solvers.validation"}
@@ -40,7 +40,8 @@ def test_docstring_examples(name):
     "solvers.solve_saddle", "solvers.capacity", "solvers.local_entropy",
     "replica.replica_symmetric", "replica.get_model", "replica.model_names",
     "replica.franz_parisi", "replica.FreeEnergy.saddle_equations", "replica.FreeEnergy.latex",
-    "replica.Channel", "replica.H", "replica.LogH",
+    "replica.Channel", "replica.H", "replica.LogH", "replica.FreeEnergy",
+    "replica.q_to_one_capacity",
 ])
 def test_main_functions_have_examples(qualname):
     mod, *attrs = qualname.split(".")
