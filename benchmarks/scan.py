@@ -13,7 +13,8 @@ where no saddle exists and every point must fail with a status):
    extrapolated to the grid; the values of the two routes are compared on the points
    both converge.
 
-Results are merged into ``benchmarks/results.json`` under the key ``"scan"``, with the
+Results are written to ``benchmarks/scan_results.json`` (``python -m benchmarks``
+rewrites ``results.json`` whole, so the scan numbers live beside it), with the
 load average of the machine at the start and at the end (the timings are wall-clock
 on a machine that may be shared).
 """
@@ -106,10 +107,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="30 x 30 grid, 20 loop points")
     args = p.parse_args(argv)
     res = bench(30, 20) if args.quick else bench()
-    path = HERE / "results.json"
-    allres = json.loads(path.read_text()) if path.exists() else {}
-    allres["scan" if not args.quick else "scan_quick"] = res
-    path.write_text(json.dumps(allres, indent=1, default=float))
+    path = HERE / ("scan_results.json" if not args.quick else "scan_results_quick.json")
+    path.write_text(json.dumps(res, indent=1, default=float))
     print(f"written {path}")
     return 0
 

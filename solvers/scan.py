@@ -616,6 +616,8 @@ def scan(model, grid, quantity="free_entropy", *, controls=None, out=None, execu
         else:
             import multiprocessing
             ctx = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
+            if os.name == "posix":  # workers fork from a server that imported us once
+                ctx.set_forkserver_preload(["solvers.scan"])
             executor = own_pool = cf.ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx)
     computed = 0
     try:
