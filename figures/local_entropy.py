@@ -4,7 +4,10 @@ r"""Figure: Franz–Parisi local entropy S(d) of the binary perceptron around re
 PRE 90, 052813 (2014): S < 0 at small d, typical solutions are isolated) and from
 solutions of larger margin κ̃ (Baldassi et al., PRL 127, 278301 (2021), Fig. 1: the
 curves rise toward the α = 0 bound −d ln d − (1−d) ln(1−d) as κ̃ grows — high-margin
-solutions lie in wide flat minima); and the replicated local entropy of the densest
+solutions lie in wide flat minima); around minimisers of the cross-entropy (Baldassi,
+Pittorino, Zecchina, PNAS 117, 161 (2020), Fig. 2 shape: they sit in wide flat minima;
+here the Gibbs measure at β = 20 stands for the zero-temperature limit); and the
+replicated local entropy of the densest
 regions at y = 20 (Baldassi et al., PRL 115, 128101 (2015), Fig. 1 shape: at this load
 it hugs the α = 0 bound at small d). Points that did not converge are not drawn and are
 listed in the data file with their status. Differences from the papers: RS throughout,
@@ -26,6 +29,10 @@ __all__ = ["compute", "main"]
 ALPHA = 0.4
 REFERENCES = ("typical", "margin=0.25", "margin=0.5")
 DENSE = "dense:y=20"
+#: minimisers of the cross-entropy with steepness γ = 5 (Baldassi, Pittorino, Zecchina,
+#: PNAS 2020), from its Gibbs measure at β = 20 (a finite-temperature proxy for the
+#: zero-temperature limit of the paper)
+LOSS, BETA_REF = "loss=ce:5", 20.0
 
 
 def compute(quick=False):
@@ -33,6 +40,10 @@ def compute(quick=False):
     refs = REFERENCES[::2] if quick else REFERENCES
     curves = {ref: local_entropy("binary-perceptron", {"alpha": ALPHA, "kappa": 0.0},
                                  reference=ref, distances=ds).to_dict() for ref in refs}
+    if not quick:
+        curves[LOSS] = local_entropy("binary-perceptron",
+                                     {"alpha": ALPHA, "kappa": 0.0, "beta_ref": BETA_REF},
+                                     reference=LOSS, distances=ds).to_dict()
     # the dense branch is followed from d = 0.005 (below, q1 -> 1 and the RS large-y
     # saddle becomes stiff) up to d = 0.2 (near its top Ŝ -> 0 and it degenerates)
     dd = np.geomspace(0.005, 0.2, 4 if quick else 16)
@@ -50,6 +61,8 @@ def plot_local_entropy(data, ax):
         s = np.array([np.nan if v is None else v for v in c["local_entropy"]])
         if ref.startswith("dense"):
             label, style = f"densest regions (y = {ref.split('=')[1]})", "--"
+        elif ref.startswith("loss="):
+            label, style = rf"cross-entropy minimisers ($\gamma$ = {ref.split(':')[1]}, $\beta$ = {BETA_REF:g})", "-."
         else:
             label = "typical reference" if ref == "typical" else ref.replace("margin=", r"$\tilde\kappa$ = ")
             style = "-"

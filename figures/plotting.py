@@ -50,9 +50,10 @@ def plot_capacity_curve(curve: dict, ax, *, label, color, bound_label=None):
 
 
 def save(fig, data: dict, outdir, stem):
+    """Write ``stem``.png (150 dpi), ``stem``.pdf and the data ``stem``.json."""
     d = output_dir(outdir)
-    png = d / f"{stem}.png"
-    js = d / f"{stem}.json"
+    png, pdf, js = d / f"{stem}.png", d / f"{stem}.pdf", d / f"{stem}.json"
     fig.savefig(png, dpi=150)
+    fig.savefig(pdf)
     js.write_text(json.dumps(data, indent=1))
-    return {"png": png, "data": js}
+    return {"png": png, "pdf": pdf, "data": js}

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .averages import LogMeanExp, TiltedAverage
 from .functions import LogCosh2, LogH, H
 from .symbols import Control
 
 __all__ = ["Prior", "BinaryPrior", "SphericalPrior", "Channel", "MarginChannel",
-           "ErrorCountingChannel", "PRIORS", "CHANNELS"]
+           "ErrorCountingChannel", "LossChannel", "LOSSES", "PRIORS", "CHANNELS"]
 
 
 class Prior:
@@ -190,6 +191,71 @@ class ErrorCountingChannel(MarginChannel):
     def log_partition(self, omega, V):
         b = self.beta
         return sp.log(sp.exp(-b) + (1 - sp.exp(-b)) * H((self.kappa - omega) / sp.sqrt(V)))
+
+
+def _cross_entropy(x, gamma):
+    r"""Cross-entropy with steepness γ, :math:`\ell_\gamma(x) = -\frac x2 +
+    \frac1{2\gamma}\ln 2\cosh(\gamma x) = \frac1{2\gamma}\ln(1+e^{-2\gamma x})`
+    (Baldassi, Pittorino, Zecchina, PNAS 117, 161 (2020), eq. (4)); γ → ∞ gives the
+    hinge max(0, -x)."""
+    return -x / 2 + LogCosh2(gamma * x) / (2 * gamma)
+
+
+def _hinge(x, k):
+    r"""Hinge with margin k, :math:`\ell(x) = \max(0, k - x)` = (|k-x| + k - x)/2."""
+    return (sp.Abs(k - x) + k - x) / 2
+
+
+#: loss name -> (function of the stability x and the loss parameter, parameter name,
+#: description of the parameter)
+LOSSES = {"ce": (_cross_entropy, "gamma", "steepness of the cross-entropy"),
+          "hinge": (_hinge, "margin", "margin of the hinge")}
+
+
+class LossChannel(Channel):
+    r"""Gibbs measure :math:`e^{-\beta\,\ell(y\,w\cdot\xi/\sqrt N)}` of a loss per
+    pattern at inverse temperature β (Engel & Van den Broeck (2001), ch. 4;
+    for the cross-entropy Baldassi, Pittorino, Zecchina, PNAS 117, 161 (2020)):
+
+    .. math:: \ln Z_{\mathrm{out}}(\omega, V) = \ln\mathbb{E}_x\,
+              e^{-\beta\,\ell(\omega + \sqrt V x)},
+
+    written as one :class:`~replica.averages.LogMeanExp` node, so large β (the
+    zero-temperature limit that selects the loss minimisers) is evaluated in log space.
+    The loss parameter (γ of the cross-entropy, k of the hinge) is a control named
+    ``<prefix>gamma`` / ``<prefix>margin``; β is ``<prefix>beta``.
+    """
+
+    name = "loss"
+
+    def __init__(self, loss, prefix=""):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; known: {sorted(LOSSES)}")
+        self.loss = loss
+        fn, pname, pdesc = LOSSES[loss]
+        self._fn = fn
+        self.param = Control(prefix + pname, domain=(0, None) if loss == "ce" else (None, None),
+                             latex=r"\gamma" if loss == "ce" else r"k",
+                             description=pdesc)
+        self.beta = Control(prefix + "beta", domain=(0, None), latex=r"\beta",
+                            description=f"inverse temperature of the {loss} loss")
+        self.source = ("Baldassi, Pittorino, Zecchina, PNAS 117, 161 (2020), eq. (4)" if loss == "ce"
+                       else "Engel & Van den Broeck, Statistical Mechanics of Learning (2001), ch. 4")
+        self._x = sp.Symbol("x_loss", real=True)
+
+    def controls(self):
+        return (self.param, self.beta)
+
+    def exponent(self, omega, V):
+        """-β ℓ(ω + √V x) as a function of the Gaussian variable x (``self._x``)."""
+        return -self.beta * self._fn(omega + sp.sqrt(V) * self._x, self.param)
+
+    def log_partition(self, omega, V):
+        return LogMeanExp(self.exponent(omega, V), self._x)
+
+    def posterior(self, f, x, omega, V):
+        """<f(x)> over the field's noise x with weight P_out(ω + √V x)."""
+        return TiltedAverage(f.subs(x, self._x), self.exponent(omega, V), self._x)
 
 
 PRIORS = {"binary": BinaryPrior, "spherical": SphericalPrior}

@@ -71,6 +71,8 @@ def reference_average(channel: Channel, f, x, omega, V):
         x0 = (channel.kappa - omega) / sp.sqrt(V)
         from .functions import H
         return GaussianAverage(f, x, x0, sp.oo) / H(x0)
+    if hasattr(channel, "posterior"):  # Gibbs measure of a loss (LossChannel): tilted average
+        return channel.posterior(f, x, omega, V)
     raise NotImplementedError(f"reference channel {channel.name!r} not available for Franz–Parisi")
 
 

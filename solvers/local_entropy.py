@@ -44,8 +44,8 @@ from .codegen import compile_model
 from .errors import ParameterError
 from .saddle import _Counter, _jsonable, _newton, solve_saddle, validate_controls
 
-__all__ = ["LocalEntropyCurve", "local_entropy", "parse_reference", "parse_dense", "fp_model",
-           "dense_model", "alpha0_bound"]
+__all__ = ["LocalEntropyCurve", "local_entropy", "parse_reference", "parse_dense", "parse_loss",
+           "fp_model", "dense_model", "fp_loss_model", "alpha0_bound"]
 
 
 @dataclass(frozen=True)
@@ -124,10 +124,27 @@ def parse_reference(spec: str, kappa: float):
         if not math.isfinite(k):
             raise ParameterError("reference", f"reference margin must be finite: {spec!r}")
         return k
-    if spec.startswith("loss="):
-        raise ParameterError("reference", f"reference {spec!r} is not implemented yet "
-                                          "(available: typical, margin=K, dense:y=Y)")
     raise ParameterError("reference", f"unknown reference {spec!r}; use typical, margin=K or dense:y=Y")
+
+
+def parse_loss(spec):
+    """'loss=NAME:PARAM' -> (NAME, PARAM) (ce: steepness γ > 0; hinge: margin k);
+    None for other references."""
+    from replica.components import LOSSES
+    if not (isinstance(spec, str) and spec.startswith("loss=")):
+        return None
+    name, _, val = spec[len("loss="):].partition(":")
+    if name not in LOSSES:
+        raise ParameterError("reference", f"unknown loss {name!r} in {spec!r}; known: {sorted(LOSSES)}")
+    try:
+        par = float(val)
+    except ValueError:
+        par = float("nan")
+    if not math.isfinite(par) or (name == "ce" and par <= 0):
+        raise ParameterError("reference", f"loss reference must be loss={name}:{LOSSES[name][1].upper()} "
+                                          f"with a finite {LOSSES[name][1]}"
+                                          + (" > 0" if name == "ce" else "") + f", got {spec!r}")
+    return name, par
 
 
 def parse_dense(spec):
@@ -165,6 +182,26 @@ def fp_model(name):
 
 
 _DENSE_CACHE = {}
+_LOSS_CACHE = {}
+
+
+def fp_loss_model(name, loss):
+    """(compiled RS model ``name``, compiled RS model of the reference — same prior, Gibbs
+    measure of ``loss`` — and the compiled Franz–Parisi model around it)."""
+    if (name, loss) not in _LOSS_CACHE:
+        from replica.ansatz import replica_symmetric
+        from replica.components import LossChannel
+        rs = get_model(name)
+        meta = rs.meta
+        if type(meta.get("channel")) is not MarginChannel:
+            raise ParameterError("model", f"local entropy needs a margin-channel model; {name} is not")
+        ref = replica_symmetric(meta["prior"], LossChannel(loss), f"{meta['prior'].name}-{loss}",
+                                f"{meta['prior'].name} weights, Gibbs measure of the {loss} loss")
+        fe = franz_parisi(meta["prior"], meta["channel"], LossChannel(loss, prefix="ref_"),
+                          f"{name}/franz-parisi-{loss}",
+                          f"Franz–Parisi entropy around minimisers of the {loss} loss, {name}")
+        _LOSS_CACHE[(name, loss)] = (compile_model(rs), compile_model(ref), compile_model(fe))
+    return _LOSS_CACHE[(name, loss)]
 
 
 def dense_model(name):
@@ -317,10 +354,26 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     t0 = time.perf_counter()
     if not isinstance(model, str):
         raise ParameterError("model", "local_entropy takes a catalogue model name")
-    y_dense = parse_dense(reference)
-    rs, m = fp_model(model) if y_dense is None else dense_model(model)
+    y_dense, loss = parse_dense(reference), parse_loss(reference)
+    if y_dense is not None:
+        rs, m = dense_model(model)
+    elif loss is not None:
+        rs, ref_rs, m = fp_loss_model(model, loss[0])
+    else:
+        rs, m = fp_model(model)
+    controls = dict(controls) if isinstance(controls, dict) else controls
+    extra = {}
+    if loss is not None:
+        if "beta_ref" not in controls:
+            raise ParameterError("beta_ref", "a loss reference needs beta_ref, the inverse "
+                                             "temperature of its Gibbs measure (large: loss minimisers)")
+        b = controls.pop("beta_ref")
+        if not (isinstance(b, (int, float)) and math.isfinite(b) and b > 0):
+            raise ParameterError("beta_ref", f"beta_ref must be a finite number > 0, got {b!r}")
+        extra = {"beta_ref": float(b), f"{loss[0]}_{_loss_param(loss[0])}": loss[1]}
     controls = validate_controls(rs, controls)
-    kref = parse_reference(reference, controls["kappa"]) if y_dense is None else None
+    kref = (parse_reference(reference, controls["kappa"])
+            if y_dense is None and loss is None else None)
     d = np.asarray(distances, float).ravel()
     if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
         raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
@@ -340,7 +393,8 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
         names = m.variables
         return LocalEntropyCurve(
             model=model, reference=reference,
-            controls={**controls, "kappa_ref": kref} if y_dense is None else {**controls, "y": y_dense},
+            controls=({**controls, "y": y_dense} if y_dense is not None else
+                      {**controls, **extra} if loss is not None else {**controls, "kappa_ref": kref}),
             distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
             local_entropy=[float(S[i]) if status_list[i] == "converged" else None for i in range(n)],
             status=list(status_list),
@@ -359,6 +413,8 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
 
     if y_dense is not None:
         return _dense_curve(m, controls, y_dense, d, p_req, result)
+    if loss is not None:
+        return _loss_curve(rs, ref_rs, m, controls, loss, extra["beta_ref"], p_req, result)
 
     # 1. the reference problem
     a = controls["alpha"]
@@ -409,36 +465,47 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
 
     d_typ = (1 - p0) / 2
     # 3. continuation in p, both directions
-    up = sorted([p for p in p_req if p > p0])
-    down = sorted([p for p in p_req if p <= p0], reverse=True)
-    sols = {}
-    ends = []
+    status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
+    return result(status, S, res, xs, refsad, d_typ, msg, spinodal=spin)
+
+
+def _fp_point(m, x, c):
+    v, g, _ = m.value_and_derivatives(x, c)
+    return float(v), float(np.max(np.abs(g))), None
+
+
+def _dense_point(m, x, c):
+    _, g, _ = m.value_and_derivatives(x, c)
+    obs = m.observables_at(x, c)
+    return float(obs["local_entropy"]), float(np.max(np.abs(g))), float(obs["external_entropy"])
+
+
+def _march_both(m, base, p0, x0, p_req, point):
+    """Continue from (p0, x0) through the requested overlaps in both directions and
+    evaluate each point with ``point(m, x, controls) -> (S, residual, extra)``."""
+    up = sorted({float(p) for p in p_req if p > p0})
+    down = sorted({float(p) for p in p_req if p <= p0}, reverse=True)
+    sols, ends = {}, []
     for targets in (up, down):
         if targets:
             got, ended = _march(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
             sols.update(got)
             if ended is not None:
                 ends.append((1 - ended) / 2)
-    status, S, res, xs = [], [], [], []
+    status, S, res, xs, ext = [], [], [], [], []
     for p in p_req:
-        x = sols.get(p)
+        x = sols.get(float(p))
         if x is None:
             status.append("branch_ended")
-            S.append(None)
-            res.append(None)
-            xs.append(None)
+            S.append(None), res.append(None), xs.append(None), ext.append(None)
             continue
-        c = {**base, "p": float(p)}
-        v, g, _ = m.value_and_derivatives(x, c)
-        r = float(np.max(np.abs(g)))
-        status.append("converged" if r < C.SOLVER_TOL and np.isfinite(v) else "non_finite")
-        S.append(float(v))
-        res.append(r)
-        xs.append(x)
+        v, r, e = point(m, x, {**base, "p": float(p)})
+        status.append("converged" if r < C.SOLVER_TOL and math.isfinite(v) else "non_finite")
+        S.append(v), res.append(r), xs.append(x), ext.append(e)
     spin = min(ends) if ends else None
-    msg = "all points converged" if all(s == "converged" for s in status) else (
+    msg = "all points converged" if all(st == "converged" for st in status) else (
         f"RS branch ended near d = {spin:.4g}" if spin is not None else "some points failed")
-    return result(status, S, res, xs, refsad, d_typ, msg, spinodal=spin)
+    return status, S, res, xs, ext, spin, msg
 
 
 # ----------------------------------------------------------------------------- dense
@@ -493,31 +560,44 @@ def _dense_curve(m, controls, y, d, p_req, result):
         return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
                       f"lost the dense saddle on the way from the anchor {c_a} to "
                       f"{ {**base, 'p': p0} }")
-    up = sorted({float(p) for p in p_req if p > p0})
-    down = sorted({float(p) for p in p_req if p < p0}, reverse=True)
-    sols, ends = {p0: x0}, []
-    for targets in (up, down):
-        if targets:
-            got, ended = _march(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
-            sols.update(got)
-            if ended is not None:
-                ends.append((1 - ended) / 2)
-    status, S, res, xs, ext = [], [], [], [], []
-    for p in p_req:
-        x = sols.get(float(p))
-        if x is None:
-            status.append("branch_ended")
-            S.append(None), res.append(None), xs.append(None), ext.append(None)
-            continue
-        c = {**base, "p": float(p)}
-        _, g, _ = m.value_and_derivatives(x, c)
-        obs = m.observables_at(x, c)
-        r = float(np.max(np.abs(g)))
-        si, sig = float(obs["local_entropy"]), float(obs["external_entropy"])
-        ok = r < C.SOLVER_TOL and math.isfinite(si)
-        status.append("converged" if ok else "non_finite")
-        S.append(si), res.append(r), xs.append(x), ext.append(sig)
-    spin = min(ends) if ends else None
-    msg = "all points converged" if all(s_ == "converged" for s_ in status) else (
-        f"RS branch ended near d = {spin:.4g}" if spin is not None else "some points failed")
+    status, S, res, xs, ext, spin, msg = _march_both(m, base, p0, x0, p_req, _dense_point)
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
+
+
+# ------------------------------------------------------------------------------ loss
+def _loss_param(loss):
+    from replica.components import LOSSES
+    return LOSSES[loss][1]
+
+
+def _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
+    """Franz–Parisi curve around references drawn from the Gibbs measure of a loss.
+
+    Start: with the reference's RS saddle (q̃, q̂̃) and the constrained problem's
+    (q, q̂), the point q1 = q, t = p = √(q̃ q), q̂1 = q̂, t̂ = p̂ = √(q̂̃ q̂) — where both
+    residual variances vanish and Φ_FP = s_RS(α, κ) exactly — is the generalisation of
+    the typical point (exactly stationary when q̂̃ = q̂; otherwise the gradient there is
+    O(|q̂̃ - q̂|²)-small, ~1e-4, and the first Newton solve lands on the nearby saddle).
+    The reference is the RS Gibbs measure at inverse temperature ``beta_ref`` (large:
+    minimisers; the zero-temperature limit itself is not taken).
+    """
+    n = len(p_req)
+    fail = [None] * n
+    a, pname = controls["alpha"], _loss_param(loss[0])
+    ref = solve_saddle(ref_rs, {"alpha": a, pname: loss[1], "beta": beta})
+    refsad = {"q_ref": ref.order_parameters.get("q"), "qhat_ref": ref.conjugates.get("qhat"),
+              "entropy": ref.free_entropy, "loss": loss[0], pname: loss[1], "beta_ref": beta,
+              "status": ref.status}
+    own = solve_saddle(rs, controls)
+    if not (ref.success and own.success):
+        bad = ref if not ref.success else own
+        return result(["reference_failed"] * n, fail, fail, fail, refsad, float("nan"),
+                      f"an RS problem did not converge: {bad.message}")
+    qt, qht = refsad["q_ref"], refsad["qhat_ref"]
+    q, qh = own.order_parameters["q"], own.conjugates["qhat"]
+    p0 = math.sqrt(qt * q)
+    x0 = np.array([q, p0, qh, math.sqrt(qht * qh), math.sqrt(qht * qh)])
+    base = {"alpha": a, "kappa": controls["kappa"], f"ref_{pname}": loss[1], "ref_beta": beta,
+            "q_ref": qt, "qhat_ref": qht}
+    status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
+    return result(status, S, res, xs, refsad, (1 - p0) / 2, msg, spinodal=spin)

@@ -17,6 +17,7 @@ import pytest
 from benchmarks.naive import naive_fp_energetic
 from solvers import solve_saddle
 from solvers.codegen import compile_expression
+from solvers.errors import ParameterError
 from solvers.local_entropy import fp_model, local_entropy
 
 
@@ -230,3 +231,61 @@ def test_spherical_negative_margin_ordering():
     assert a.success and b.success
     assert all(y > x for x, y in zip(a.local_entropy, b.local_entropy))
     assert all(s < bd for s, bd in zip(b.local_entropy, b.alpha0_bound))
+
+
+# ------------------------------------------------------------------ loss references
+def test_loss_channel_energetic_term_against_nested_quad():
+    """LossChannel (Gibbs measure of the cross-entropy, Baldassi–Pittorino–Zecchina PNAS
+    2020 eq. (4)): E_z ln E_x exp(-β ℓ_γ(√q z + √(1-q) x)) against nested scipy quad of
+    the same formula (independent route; 1e-9: quad's tolerance)."""
+    import scipy.integrate
+    from replica.ansatz import replica_symmetric
+    from replica.components import BinaryPrior, LossChannel
+    fe = replica_symmetric(BinaryPrior(), LossChannel("ce"), "ce-test")
+    syms = list(fe.variables) + list(fe.controls)
+    q, beta, gamma, alpha = 0.4, 8.0, 3.0, 1.0
+    vals = {"q": q, "qhat": 1.0, "alpha": alpha, "gamma": gamma, "beta": beta}
+    f = compile_expression(fe.term("energetic").expr, syms)
+    ours = float(f(*[vals[s.name] for s in syms]))
+
+    def loss(u):
+        return -u / 2 + (np.logaddexp(gamma * u, -gamma * u)) / (2 * gamma)
+
+    def inner(z):
+        v, _ = scipy.integrate.quad(lambda x: np.exp(-x * x / 2 - beta * loss(
+            np.sqrt(q) * z + np.sqrt(1 - q) * x)) / np.sqrt(2 * np.pi), -12, 12, epsabs=1e-14, limit=200)
+        return np.log(v)
+
+    ref, _ = scipy.integrate.quad(lambda z: inner(z) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
+                                  -11, 11, epsabs=1e-11, limit=200)
+    assert abs(ours - alpha * ref) < 1e-9
+
+
+def test_loss_reference_needs_beta_and_a_known_loss():
+    for spec, controls, param in [("loss=ce:5", {"alpha": 0.4, "kappa": 0.0}, "beta_ref"),
+                                  ("loss=ce:5", {"alpha": 0.4, "kappa": 0.0, "beta_ref": -1.0}, "beta_ref"),
+                                  ("loss=xent:5", {"alpha": 0.4, "kappa": 0.0, "beta_ref": 5.0}, "reference"),
+                                  ("loss=ce:0", {"alpha": 0.4, "kappa": 0.0, "beta_ref": 5.0}, "reference")]:
+        with pytest.raises(ParameterError) as e:
+            local_entropy("binary-perceptron", controls, reference=spec, distances=[0.05])
+        assert e.value.parameter == param
+
+
+@pytest.mark.slow
+def test_cross_entropy_minimisers_lie_in_wider_minima_than_typical_solutions():
+    """Baldassi, Pittorino, Zecchina, PNAS 117, 161 (2020), Fig. 2 (shape): around
+    minimisers of the cross-entropy (γ = 5, at β_ref = 20 as a proxy for the
+    zero-temperature limit) the local entropy of the solutions at small distance is
+    higher than around typical solutions (which are isolated at α = 0.4: S(0.002) < 0),
+    and below the α = 0 bound; the curve never exceeds the RS entropy s_RS(0.4)."""
+    ds = [0.002, 0.02, 0.1]
+    ce = local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0, "beta_ref": 20.0},
+                       reference="loss=ce:5", distances=ds)
+    ty = local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                       distances=ds)
+    assert ce.success and ty.success, (ce.message, ty.message)
+    assert all(a > b for a, b in zip(ce.local_entropy, ty.local_entropy))
+    assert ce.local_entropy[0] > 0 > ty.local_entropy[0]
+    assert all(s < bd for s, bd in zip(ce.local_entropy, ce.alpha0_bound))
+    s_rs = solve_saddle("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}).free_entropy
+    assert max(ce.local_entropy) <= s_rs + 1e-9
