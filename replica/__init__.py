@@ -8,10 +8,12 @@ equations exactly; or pick a model from the catalogue. Compile and solve it with
 
 from .ansatz import ANSATZE, replica_symmetric
 from .asymptotics import q_to_one_capacity, q_to_one_coefficients
-from .averages import E, GaussianAverage, averages_in, correlated, integrate_by_parts
+from .averages import (E, GaussianAverage, LogMeanExp, TiltedAverage, averages_in, correlated,
+                       integrate_by_parts)
 from .catalogue import CATALOGUE, get_model, model_names
-from .components import (CHANNELS, PRIORS, BinaryPrior, Channel, ErrorCountingChannel,
-                         MarginChannel, Prior, SphericalPrior)
+from .components import (CHANNELS, LOSSES, PRIORS, BinaryPrior, Channel, ErrorCountingChannel,
+                         LossChannel, MarginChannel, Prior, SphericalPrior)
+from .dense import replicated_local_entropy
 from .franz_parisi import franz_parisi
 from .free_energy import FixedPointUnavailable, FreeEnergy, Observable, Term
 from .functions import GH, Gauss, H, LogCosh2, LogH
@@ -28,4 +30,5 @@ __all__ = [
     "GH", "Gauss", "H", "LogCosh2", "LogH",
     "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
     "SignChannel", "teacher_student_rs",
+    "LogMeanExp", "TiltedAverage", "LOSSES", "LossChannel", "replicated_local_entropy",
 ]

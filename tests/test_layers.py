@@ -40,9 +40,20 @@ def test_public_api_pinned():
         "FixedPointUnavailable", "FreeEnergy", "Observable", "Term", "franz_parisi",
         "GH", "Gauss", "H", "LogCosh2", "LogH",
         "Conjugate", "Control", "GaussVar", "OrderParameter", "Parameter",
-        "SignChannel", "teacher_student_rs"])
+        "SignChannel", "teacher_student_rs",
+        "LogMeanExp", "TiltedAverage", "LOSSES", "LossChannel", "replicated_local_entropy"])
     for name in replica.__all__:
         assert hasattr(replica, name)
     import solvers
+    assert sorted(solvers.__all__) == sorted([
+        "CapacityResult", "capacity", "rs_q_to_one_capacity",
+        "CompiledModel", "compile_expression", "compile_model",
+        "ConvergenceError", "ParameterError", "LocalEntropyCurve", "local_entropy",
+        "METHODS", "STATUSES", "SaddleResult", "solve_saddle", "validate_controls",
+        "Branch", "ContinuationPoint", "Fold", "Transition", "boundary_branch", "continue_branch",
+        "locate_transition",
+        "BinaryEnumerationResult", "SeparabilityResult", "cover_probability", "enumerate_binary",
+        "separability",
+        "QUANTITIES", "Quantity", "register_quantity", "scan"])
     for name in solvers.__all__:
         assert hasattr(solvers, name)
