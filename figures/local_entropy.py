@@ -43,7 +43,8 @@ def compute(quick=False):
     if not quick:
         curves[LOSS] = local_entropy("binary-perceptron",
                                      {"alpha": ALPHA, "kappa": 0.0, "beta_ref": BETA_REF},
-                                     reference=LOSS, distances=ds).to_dict()
+                                     reference=LOSS, distances=ds[ds >= 0.005]).to_dict()
+        # (below d ≈ 0.004 this RS branch ends: continuation stalls near p = 0.996)
     # the dense branch is followed from d = 0.005 (below, q1 -> 1 and the RS large-y
     # saddle becomes stiff) up to d = 0.2 (near its top Ŝ -> 0 and it degenerates)
     dd = np.geomspace(0.005, 0.2, 4 if quick else 16)

@@ -261,14 +261,15 @@ def _march(m, base, x0, p0, targets, max_step):
     p_cur, x_cur = p0, np.asarray(x0, float)
     ended = None
     budget = C.LOCAL_ENTROPY_MAX_SOLVES
+    h = max_step  # adaptive step: halved on failure, grown by 1.5 on success
     for pt in targets:
         if pt == p_cur:
             out[pt] = x_cur
             continue
         while True:
             step = pt - p_cur
-            if abs(step) > max_step:
-                step = math.copysign(max_step, step)
+            if abs(step) > h:
+                step = math.copysign(h, step)
             p_try = p_cur + step
             x = None
             while True:
@@ -289,8 +290,10 @@ def _march(m, base, x0, p0, targets, max_step):
                     x = _solve(m, cc, x)  # a requested distance: the full rule
                 budget -= 1
                 if x is not None:
+                    h = min(max_step, 1.5 * abs(step))
                     break
                 step /= 2
+                h = abs(step)
                 if abs(step) < C.LOCAL_ENTROPY_MIN_STEP or budget <= 0:
                     ended = p_cur
                     break
