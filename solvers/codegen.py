@@ -336,7 +336,10 @@ def _legendre_nodes(g, env, rules, rank):
     keep = [not sm or float(np.max(sl)) * C.SHARP_WIDTH > C.SHARP_TRANSITION
             for sm, sl in zip(g.get("smoothed", [False] * nk), slopes)]
     smooth = [sm for sm, k in zip(g.get("smoothed", [False] * nk), keep) if k]
-    roots = [r for r, k in zip(roots, keep) if k]
+    # ... and per batch element: where a kept smoothed step is not sharp, its split
+    # collapses onto `lo` (zero-width piece), so each element's mesh is its own
+    roots = [np.where(sl * C.SHARP_WIDTH > C.SHARP_TRANSITION, r, lo) if sm else r
+             for r, sl, sm, k in zip(roots, slopes, g.get("smoothed", [False] * nk), keep) if k]
     slopes = [sl for sl, k in zip(slopes, keep) if k]
     if not roots and not g["lower_finite"] and not g["upper_finite"]:
         return None  # only smooth steps, full line: the Hermite rule is better
