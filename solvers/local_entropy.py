@@ -286,6 +286,11 @@ def _march(m, base, x0, p0, targets, max_step):
                 x = _solve(m, cc, guess, coarse=coarse)
                 if x is None and len(hist) >= 2:
                     x = _solve(m, cc, x_cur, coarse=coarse)
+                if x is None and coarse:
+                    # near the end of a branch (q1 -> 1) the coarse rule can be too
+                    # coarse: the full rule decides before the step is halved
+                    x = _solve(m, cc, guess)
+                    coarse = False
                 if x is not None and p_try == pt and coarse:
                     x = _solve(m, cc, x)  # a requested distance: the full rule
                 budget -= 1
