@@ -6,7 +6,8 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica solve MODEL --set alpha=0.6 --set kappa=0 [--method auto] [--tol T] [--x0 q=0.3] [--json]
     replica capacity MODEL --set kappa=0.5 [--json]
     replica equations MODEL [--ansatz rs|franz-parisi]
-    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 --reference typical|margin=K|dense:y=Y \
+    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 [--set beta_ref=B] \
+        --reference typical|margin=K|dense:y=Y|loss=NAME:PARAM \
         --distances START:STOP:NUM [--json]
     replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
         [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
@@ -427,7 +428,9 @@ def build_parser():
     le = sub.add_parser("local-entropy", help="Franz-Parisi local entropy S(d) around references")
     le.add_argument("model")
     le.add_argument("--set", action="append", metavar="NAME=VALUE")
-    le.add_argument("--reference", required=True, help="typical | margin=K | dense:y=Y")
+    le.add_argument("--reference", required=True,
+                    help="typical | margin=K | dense:y=Y | loss=ce:GAMMA or loss=hinge:K "
+                         "(with --set beta_ref=B)")
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)
