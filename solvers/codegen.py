@@ -333,14 +333,14 @@ def _legendre_nodes(g, env, rules, rank):
     slopes = [np.where(np.isfinite(sl), sl, 0.0) for sl in slopes]
     # a smoothed step (kink under an inner average) that is nowhere sharp is
     # resolved by the plain rule: no split (saves whole pieces of nested grids)
-    keep = [not sm or float(np.max(sl)) * C.SHARP_WIDTH > C.SHARP_TRANSITION
-            for sm, sl in zip(g.get("smoothed", [False] * nk), slopes)]
-    smooth = [sm for sm, k in zip(g.get("smoothed", [False] * nk), keep) if k]
+    kept = [(r, sl, sm) for r, sl, sm in zip(roots, slopes, g.get("smoothed", [False] * nk))
+            if not sm or float(np.max(sl)) * C.SHARP_WIDTH > C.SHARP_TRANSITION]
     # ... and per batch element: where a kept smoothed step is not sharp, its split
     # collapses onto `lo` (zero-width piece), so each element's mesh is its own
     roots = [np.where(sl * C.SHARP_WIDTH > C.SHARP_TRANSITION, r, lo) if sm else r
-             for r, sl, sm, k in zip(roots, slopes, g.get("smoothed", [False] * nk), keep) if k]
-    slopes = [sl for sl, k in zip(slopes, keep) if k]
+             for r, sl, sm in kept]
+    slopes = [sl for _, sl, _ in kept]
+    smooth = [sm for _, _, sm in kept]
     if not roots and not g["lower_finite"] and not g["upper_finite"]:
         return None  # only smooth steps, full line: the Hermite rule is better
     kinks = list(roots)
@@ -464,7 +464,7 @@ def _eval_mp_tilted(g, env):
 
     def vals(z):
         if z not in cache:
-            v = g["inner"]["func"](*env, z) if not g["inner"]["groups"] else _eval_mp(g["inner"], env + [z])
+            v = _eval_mp(g["inner"], env + [z])
             cache[z] = (mpmath.exp(v[0] - z**2 / 2 - M) / mpmath.sqrt(2 * mpmath.pi), v)
         return cache[z]
 
