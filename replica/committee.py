@@ -65,6 +65,13 @@ Finite-K ReLU: only the q → 1 limit is implemented (:class:`ReluCommitteeLogZ`
 :class:`ReluCommitteeMinCost`: a water-filling quadratic programme per point, QMC over
 z), i.e. the spherical RS capacity; K = 2 gives exactly α_c = 4/3.
 
+Franz–Parisi (local entropy) at K → ∞: :class:`WideCommitteeChannel` provides the
+output-overlap map ``output_overlap`` = Q and the margin-0 reference measure
+``posterior``, so :func:`replica.franz_parisi.franz_parisi` builds the committee's FP
+free entropy with every output overlap mapped (q̃, q_1, t, p → Q(·)) and the bare
+overlaps in the entropic term (derivation in that module's docstring). Finite K has no
+FP ansatz here (the K-field average at the FP overlap structure is not implemented).
+
 For finite K ≥ 3 the replicon is not implemented (BHS 1992 find RS unstable near
 capacity for all K ≥ 2, so the RS capacities here are upper estimates, not the true
 capacity).
@@ -285,6 +292,21 @@ class WideCommitteeChannel(Channel):
 
     def log_partition(self, omega, V):
         return LogH(-omega / sp.sqrt(V))
+
+    def output_overlap(self, q):
+        """Output overlap Q(q) of two replicas with hidden-weight overlap q: the map that
+        :func:`replica.franz_parisi.franz_parisi` applies to every output overlap (its
+        module docstring derives why the energetic term of any replica structure is the
+        perceptron's at Q(q_ab), K → ∞ only)."""
+        return kernel_overlap(self.activation, q)
+
+    def posterior(self, f, x, omega, V):
+        r""":math:`\langle f(x)\rangle` over the output field's noise x given the cavity
+        mean ω, under the margin-0 output constraint :math:`\omega + \sqrt V x > 0`: the
+        truncated Gaussian :math:`x > -\omega/\sqrt V` (the reference measure of the
+        Franz–Parisi energetic term, on the Q-mapped fields)."""
+        x0 = -omega / sp.sqrt(V)
+        return GaussianAverage(f, x, x0, sp.oo) / H(x0)
 
     def rs_energetic(self, q, z):
         Q = kernel_overlap(self.activation, q)

@@ -32,6 +32,30 @@ entropy is the log-volume at fixed overlap (binary :math:`-d\ln d-(1-d)\ln(1-d)`
 with :math:`\tilde\kappa = \kappa` and :math:`p = \tilde q`, the point :math:`q_1 = t =
 \tilde q`, :math:`\hat q_1 = \hat t = \hat p = \tilde{\hat q}` is stationary with
 :math:`\Phi_{FP}` equal to the RS entropy.
+
+**Output-overlap map (committee machines).** A channel may define
+``output_overlap(q)``: the correlation of two replicas' *output* pre-activations when
+their weights have overlap q. It is the identity for the perceptron channels (absent:
+the expressions are then exactly the ones above), and
+:func:`replica.committee.kernel_overlap` for the K → ∞ tree committee
+(:class:`replica.committee.WideCommitteeChannel`). Derivation: in the committee the
+hidden fields :math:`\lambda_l^a` of branch l, over all replicas a (references and
+constrained ones), are jointly Gaussian with covariance the overlap matrix
+:math:`q_{ab}` (equal on all branches in RS), independently across branches; the
+output :math:`u^a = K^{-1/2}\sum_l c_l g(\lambda^a_l)` is, by the CLT as K → ∞, jointly
+Gaussian with covariance :math:`Q(q_{ab})` elementwise (BHS 1992 sec. IV for sign
+units; Baldassi, Malatesta & Zecchina, PRL 123, 170602 (2019), arXiv 1907.07578, for
+ReLU). The energetic term is the average of a function of the outputs only, so it is
+the perceptron's functional of the overlap matrix evaluated at :math:`Q(q_{ab})`: in
+the formula above :math:`\tilde q \to Q(\tilde q)`, :math:`q_1 \to Q(q_1)`,
+:math:`t \to Q(t)`, :math:`p \to Q(p)` (the reference's output channel, a margin-0
+constraint, becomes the truncated Gaussian on the mapped fields). The entropic term
+counts weights, and keeps the bare p, q_1, t. Q(q) is the kernel formula on all of
+[−1, 1]: odd for sign, not odd for ReLU (Q(−1) = −1/(π−1)); t < 0 only occurs far from
+the reference (p < 0), where the formula applies unchanged. The mapped overlap matrix
+is a valid covariance (Schur: Q has non-negative Taylor coefficients), so the residual
+variance under the square root stays ≥ 0. Finite K is not covered (the outputs are then
+not Gaussian).
 """
 
 from __future__ import annotations
@@ -43,7 +67,7 @@ from .components import Channel, MarginChannel, Prior
 from .free_energy import FreeEnergy, Term
 from .symbols import Conjugate, Control, GaussVar, OrderParameter
 
-__all__ = ["franz_parisi", "posterior_average", "reference_average"]
+__all__ = ["franz_parisi", "output_overlap_map", "posterior_average", "reference_average"]
 
 _SRC = ("Franz & Parisi, J. Phys. I 5, 1401 (1995); Huang & Kabashima, PRE 90, 052813 (2014); "
         "Baldassi et al., PRL 127, 278301 (2021) eq. (3)")
@@ -74,6 +98,35 @@ def reference_average(channel: Channel, f, x, omega, V):
     if hasattr(channel, "posterior"):  # Gibbs measure of a loss (LossChannel): tilted average
         return channel.posterior(f, x, omega, V)
     raise NotImplementedError(f"reference channel {channel.name!r} not available for Franz–Parisi")
+
+
+def _identity(q):
+    return q
+
+
+def output_overlap_map(channel: Channel, reference: Channel):
+    r"""The output-overlap map :math:`q \mapsto Q(q)` shared by ``channel`` and ``reference``
+    (module docstring): ``channel.output_overlap`` if defined, else the identity.
+
+    Raises ValueError when the two channels map overlaps differently (a reference of
+    another architecture: the overlap matrix would have no single output covariance).
+
+    >>> import sympy as sp
+    >>> from replica import MarginChannel
+    >>> from replica.committee import WideCommitteeChannel
+    >>> q = sp.Symbol("q")
+    >>> output_overlap_map(MarginChannel(), MarginChannel("kappa_ref"))(q)
+    q
+    >>> ch = WideCommitteeChannel("sign")
+    >>> output_overlap_map(ch, ch)(q)
+    2*asin(q)/pi
+    """
+    maps = [getattr(c, "output_overlap", None) or _identity for c in (channel, reference)]
+    u = sp.Symbol("u_overlap", real=True)
+    if sp.simplify(maps[0](u) - maps[1](u)) != 0:
+        raise ValueError(f"reference: channel {channel.name!r} and reference channel "
+                         f"{reference.name!r} have different output-overlap maps")
+    return maps[0]
 
 
 def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
@@ -134,13 +187,15 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
         coupling = q1 * q1h / 2 - ph * p + th * t
         conjugates = (q1h, th, ph)
 
-    # energetic part
-    V = 1 - q1
-    resid = sp.sqrt(q1 - t**2 / qr - (p - t)**2 / (1 - qr))
-    m = t / sp.sqrt(qr) * z + (p - t) / sp.sqrt(1 - qr) * x + resid * y
+    # energetic part, on the output overlaps (identity for perceptrons; module docstring)
+    Q = output_overlap_map(channel, reference)
+    oq1, ot, op, oqr = Q(q1), Q(t), Q(p), Q(qr)
+    V = 1 - oq1
+    resid = sp.sqrt(oq1 - ot**2 / oqr - (op - ot)**2 / (1 - oqr))
+    m = ot / sp.sqrt(oqr) * z + (op - ot) / sp.sqrt(1 - oqr) * x + resid * y
     om, VV = sp.symbols("omega V", real=True)
     lz = channel.log_partition(om, VV).subs({om: m, VV: V})
-    ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(qr) * z, 1 - qr)
+    ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(oqr) * z, 1 - oqr)
     energetic = alpha * GaussianAverage(ref_avg, z)
 
     terms = [
