@@ -20,13 +20,26 @@ Quantities (registered in :data:`QUANTITIES`, see :func:`register_quantity`)
     :func:`solvers.capacity.capacity` at every point of a grid of the controls other
     than the load α: ``alpha_c``, ``rs_stable``, ``replicon``, ``alpha_rs_q_to_1``,
     ``residual`` and the saddle variables at α_c (entropy-zero criterion).
+``local_entropy``
+    :func:`solvers.local_entropy.local_entropy` at one distance (option ``distance``)
+    around ``reference`` (option: ``"typical"``, ``"margin=K"``, ``"dense:y=Y"``):
+    ``local_entropy``, ``alpha0_bound``, ``gap`` (bound − S), ``residual``. Models with
+    controls alpha and kappa (``binary-perceptron``).
+``local_entropy_shape``
+    The shape of the curve over the option ``distances``
+    (:func:`solvers.diagrams.curve_shape`): ``monotonic`` (1/0, -1 unknown),
+    ``min_slope``, ``argmin_distance``, ``local_entropy_small``, ``gap_small`` and
+    ``relative_gap_small`` at the smallest distance, ``n_converged``, ``alpha_c``.
+    Both local-entropy quantities skip points with α ≥ α_c(κ) (status
+    ``"above_capacity"``: no solutions; option ``skip_unsat=False`` computes them).
 
 Values are NaN exactly where ``status`` is not ``"converged"``; the status says why:
 one of :data:`solvers.saddle.STATUSES`, ``"boundary"`` (Newton continued from the
 neighbour was driven onto the boundary of a variable's domain and the cold route
 failed too: the branch followed along the line ends before this point, e.g. q → 1
 beyond the RS q → 1 limit of the binary perceptron), a :class:`CapacityResult`
-status for ``capacity``, or ``"pending"`` (an interrupted scan's point not computed yet).
+status for ``capacity``, a :class:`LocalEntropyCurve` status (or ``"above_capacity"``)
+for the local-entropy quantities, or ``"pending"`` (an interrupted scan's point not computed yet).
 
 Blocks, parallelism, determinism
 --------------------------------
@@ -236,6 +249,146 @@ register_quantity(Quantity(
     "capacity", "RS storage capacity alpha_c as a function of the other controls",
     _cap_outputs, _cap_solve, excluded=_cap_excluded, warm_start=False, options=("tol",)))
 
+
+# -- local entropy --------------------------------------------------------------------
+def _le_options(options, need):
+    """Validate the local-entropy quantities' options; returns (reference, distances)."""
+    from .local_entropy import parse_dense, parse_loss, parse_reference
+    ref = options.get("reference")
+    if ref is None:
+        raise ParameterError("reference", "the local-entropy quantities need the option "
+                                          "reference ('typical', 'margin=K' or 'dense:y=Y')")
+    if parse_dense(ref) is None and parse_loss(ref) is None:
+        parse_reference(ref, 0.0)  # raises ParameterError on an unknown kind
+    key = "distance" if need == "one" else "distances"
+    if key not in options:
+        raise ParameterError(key, f"the quantity needs the option {key}")
+    d = np.atleast_1d(np.asarray(options[key], dtype=float)).ravel()
+    if d.size == 0 or (need == "one" and d.size != 1) or (need == "many" and d.size < 2) \
+            or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
+        raise ParameterError(key, f"{key} must be {'one distance' if need == 'one' else 'at least two distances'} "
+                                  f"in (0, 0.5), got {options[key]!r}")
+    return ref, [float(v) for v in d]
+
+
+def _le_outputs(m):
+    return {"local_entropy": ("float", "Franz–Parisi / dense local entropy S(d) at the option distance"),
+            "status": ("str", "status of that point of the curve (LocalEntropyCurve.status), "
+                              "'above_capacity' (alpha > alpha_c(kappa): no solutions, skipped) "
+                              "or 'solver_error'"),
+            "alpha0_bound": ("float", "the alpha = 0 bound (log-volume at distance d)"),
+            "gap": ("float", "alpha0_bound - local_entropy"),
+            "residual": ("float", "max |gradient| of the functional at the point")}
+
+
+def _le_shape_outputs(m):
+    return {"monotonic": ("flag", "S(d) non-decreasing over the distances: 1 yes, 0 no, -1 unknown"),
+            "status": ("str", "'converged' (every distance converged), the curve's first failure "
+                              "status, 'above_capacity' or 'solver_error'"),
+            "min_slope": ("float", "smallest finite-difference slope dS/dd (negative: a dip)"),
+            "argmin_distance": ("float", "distance of that slope (where the dip is)"),
+            "local_entropy_small": ("float", "S at the smallest distance"),
+            "gap_small": ("float", "alpha = 0 bound minus S at the smallest distance"),
+            "relative_gap_small": ("float", "gap_small / bound at the smallest distance"),
+            "n_converged": ("int", "converged points of the curve"),
+            "alpha_c": ("float", "capacity alpha_c(kappa) used for the above_capacity test")}
+
+
+def _le_points(m, controls):
+    shape = next((np.shape(v) for v in controls.values() if np.ndim(v)), ())
+    for ij in np.ndindex(*shape):
+        yield ij, {k: float(v[ij]) if np.ndim(v) else float(v) for k, v in controls.items()}
+
+
+def _alpha_c_cached(m, cache, kappa):
+    from .capacity import capacity
+    if kappa not in cache:
+        r = capacity(m, {"kappa": kappa})
+        cache[kappa] = r.alpha_c if r.success else None
+    return cache[kappa]
+
+
+def _le_model_name(m):
+    name = m.name
+    if "/" in name:
+        raise ParameterError("model", f"local entropy scans take a catalogue RS model, got {name}")
+    return name
+
+
+def _le_solve(m, controls, options):
+    from .local_entropy import local_entropy
+    ref, (d,) = _le_options(options, "one")
+    outs = _le_outputs(m)
+    shape = next((np.shape(v) for v in controls.values() if np.ndim(v)), ())
+    out = {k: np.full(shape, _FILL[kind], dtype=_DTYPE[kind]) for k, (kind, _) in outs.items()}
+    cache = {}
+    for ij, c in _le_points(m, controls):
+        ac = _alpha_c_cached(m, cache, c["kappa"]) if options.get("skip_unsat", True) else None
+        if ac is not None and c["alpha"] >= ac:
+            out["status"][ij] = "above_capacity"
+            continue
+        try:
+            r = local_entropy(_le_model_name(m), c, reference=ref, distances=[d])
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            out["status"][ij] = "solver_error"
+            del exc
+            continue
+        out["status"][ij] = r.status[0]
+        out["alpha0_bound"][ij] = r.alpha0_bound[0]
+        if r.residual[0] is not None:
+            out["residual"][ij] = r.residual[0]
+        if r.status[0] == "converged":
+            out["local_entropy"][ij] = r.local_entropy[0]
+            out["gap"][ij] = r.alpha0_bound[0] - r.local_entropy[0]
+    out["status"] = out["status"].astype(str)
+    return out
+
+
+def _le_shape_solve(m, controls, options):
+    from .diagrams import curve_shape
+    from .local_entropy import local_entropy
+    ref, ds = _le_options(options, "many")
+    outs = _le_shape_outputs(m)
+    shape = next((np.shape(v) for v in controls.values() if np.ndim(v)), ())
+    out = {k: np.full(shape, _FILL[kind], dtype=_DTYPE[kind]) for k, (kind, _) in outs.items()}
+    cache = {}
+    for ij, c in _le_points(m, controls):
+        ac = _alpha_c_cached(m, cache, c["kappa"]) if options.get("skip_unsat", True) else None
+        if ac is not None:
+            out["alpha_c"][ij] = ac
+        if ac is not None and c["alpha"] >= ac:
+            out["status"][ij] = "above_capacity"
+            out["n_converged"][ij] = 0
+            continue
+        try:
+            sh = curve_shape(local_entropy(_le_model_name(m), c, reference=ref, distances=ds))
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            out["status"][ij] = "solver_error"
+            del exc
+            continue
+        out["status"][ij] = sh.status
+        out["n_converged"][ij] = sh.n_converged
+        if sh.status == "converged":
+            out["monotonic"][ij] = int(sh.monotonic)
+            out["min_slope"][ij] = sh.min_slope
+            out["argmin_distance"][ij] = sh.argmin_distance
+            out["local_entropy_small"][ij] = sh.local_entropy_small
+            out["gap_small"][ij] = sh.gap_small
+            out["relative_gap_small"][ij] = sh.gap_small / sh.bound_small
+    out["status"] = out["status"].astype(str)
+    return out
+
+
+register_quantity(Quantity(
+    "local_entropy", "local entropy S(d) at one distance (option distance) around a reference "
+                     "(option reference), with the gap to the alpha = 0 bound",
+    _le_outputs, _le_solve, warm_start=False, options=("reference", "distance", "skip_unsat")))
+register_quantity(Quantity(
+    "local_entropy_shape", "shape of the local-entropy curve over the option distances: "
+                           "monotonic flag, smallest slope, gap to the alpha = 0 bound at the "
+                           "smallest distance",
+    _le_shape_outputs, _le_shape_solve, warm_start=False,
+    options=("reference", "distances", "skip_unsat")))
 
 # =========================================================================== grid & layout
 def parse_grid_spec(spec: str):
@@ -509,7 +662,8 @@ def scan(model, grid, quantity="free_entropy", *, controls=None, out=None, execu
         name -> 1-d values, or specs ``"alpha=0:1:101"`` (START:STOP:NUM, inclusive
         like ``numpy.linspace``). Dataset dimensions follow this order.
     quantity : str
-        A key of :data:`QUANTITIES` (``"free_entropy"``, ``"capacity"``).
+        A key of :data:`QUANTITIES` (``"free_entropy"``, ``"capacity"``,
+        ``"local_entropy"``, ``"local_entropy_shape"``).
     controls : dict
         The controls that are not scanned (no defaults: every control of the model
         must be scanned or set, except those the quantity computes).
@@ -535,7 +689,8 @@ def scan(model, grid, quantity="free_entropy", *, controls=None, out=None, execu
         makes about 8 blocks, at most 32 lines (8 points) each.
     options : dict, optional
         Quantity options (free_entropy: ``tol``, ``maxiter``, ``fixed_point_maxiter``,
-        ``damping``; capacity: ``tol``).
+        ``damping``; capacity: ``tol``; local_entropy: ``reference``, ``distance``,
+        ``skip_unsat``; local_entropy_shape: ``reference``, ``distances``, ``skip_unsat``).
 
     Returns
     -------
