@@ -85,7 +85,7 @@ from .averages import GaussianAverage
 from .components import Channel, MarginChannel
 from .functions import H, LogH
 
-__all__ = ["ACTIVATIONS", "kernel_overlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
+__all__ = ["ACTIVATIONS", "kernel_overlap", "KernelOverlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
            "ReluCommitteeLogZ", "ReluCommitteeMinCost",
            "TreeCommitteeChannel", "WideCommitteeChannel", "committee_channel",
            "tree_committee", "validate_committee"]
@@ -103,6 +103,61 @@ def kernel_overlap(activation, q):
     if activation == "relu":
         return (sp.sqrt(1 - q**2) + q * (sp.pi - sp.acos(q)) - 1) / (sp.pi - 1)
     raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+
+
+class KernelOverlap(sp.Function):
+    r"""n-th derivative of the output overlap :math:`Q(q)` (:func:`kernel_overlap`) as one
+    opaque node: arguments ``(q, k, n)`` with k the index of the activation in
+    :data:`ACTIVATIONS` and n ≥ 0 the derivative order.
+
+    The Franz–Parisi energetic term puts Q(q1), Q(t), Q(p), Q(q̃) under square roots;
+    kept opaque, the symbolic layer's radical canonicalisation (expand + common
+    denominator) sees four atoms instead of the explicit ReLU kernel (whose nested
+    √(1−q²) made it take minutes). Printing (NumPy and mpmath code) writes the explicit
+    derivative of :func:`kernel_overlap`, so the numbers are the same.
+
+    >>> import sympy as sp
+    >>> q = sp.Symbol("q")
+    >>> e = KernelOverlap(q, 0, 0)
+    >>> e.explicit(), sp.diff(e, q).explicit()
+    (2*asin(q)/pi, 2/(pi*sqrt(1 - q**2)))
+    """
+
+    nargs = 3
+    is_real = True
+
+    @classmethod
+    def eval(cls, q, k, n):
+        if not (k.is_Integer and 0 <= k < len(ACTIVATIONS) and n.is_Integer and n >= 0):
+            raise ValueError(f"KernelOverlap: activation index and derivative order must be "
+                             f"integers (0 <= k < {len(ACTIVATIONS)}, n >= 0), got {k}, {n}")
+        if q.is_Number:
+            return sp.diff(kernel_overlap(ACTIVATIONS[int(k)], _QARG), _QARG, int(n)).subs(_QARG, q)
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        q, k, n = self.args
+        return KernelOverlap(q, k, n + 1)
+
+    def explicit(self):
+        """The explicit SymPy expression of this node."""
+        q, k, n = self.args
+        return sp.diff(kernel_overlap(ACTIVATIONS[int(k)], _QARG), _QARG, int(n)).subs(_QARG, q)
+
+    def _pythoncode(self, printer):
+        return printer._print(self.explicit())
+
+    _numpycode = _scipycode = _mpmathcode = _pythoncode
+
+    def _latex(self, printer, exp=None):
+        q, k, n = self.args
+        body = r"Q_{\mathrm{%s}}%s(%s)" % (ACTIVATIONS[int(k)], "'" * int(n), printer._print(q))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+_QARG = sp.Symbol("q_kernel", real=True)
 
 
 class SignCommitteeLogZ(sp.Function):
@@ -298,7 +353,7 @@ class WideCommitteeChannel(Channel):
         :func:`replica.franz_parisi.franz_parisi` applies to every output overlap (its
         module docstring derives why the energetic term of any replica structure is the
         perceptron's at Q(q_ab), K → ∞ only)."""
-        return kernel_overlap(self.activation, q)
+        return KernelOverlap(q, ACTIVATIONS.index(self.activation), 0)
 
     def posterior(self, f, x, omega, V):
         r""":math:`\langle f(x)\rangle` over the output field's noise x given the cavity

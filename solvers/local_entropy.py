@@ -167,18 +167,61 @@ def parse_dense(spec):
 _FP_CACHE = {}
 
 
-def fp_model(name):
-    """The compiled Franz–Parisi model for catalogue RS model ``name``."""
-    if name not in _FP_CACHE:
-        rs = get_model(name)
+def _rs_model(name, options):
+    """The catalogue RS model ``name`` (a family needs ``options``); bad names or
+    options raise ParameterError naming ``model`` or the option."""
+    from replica.catalogue import FAMILIES
+    if not isinstance(name, str):
+        raise ParameterError("model", "local_entropy takes a catalogue model name "
+                                      "(families with options=...)")
+    if options is not None and not isinstance(options, dict):
+        raise ParameterError("options", f"options must be a dict of family options, got {options!r}")
+    try:
+        return get_model(name, **(options or {}))
+    except KeyError as exc:
+        raise ParameterError("model", str(exc.args[0])) from None
+    except ValueError as exc:  # the message starts with the option's name
+        opt = str(exc).split(":", 1)[0]
+        if name in FAMILIES and opt not in FAMILIES[name][1]:
+            opt = "options"
+        raise ParameterError(opt, str(exc)) from None
+
+
+def _is_committee(rs):
+    """Whether the RS model ``rs`` (FreeEnergy) is a tree committee (margin-0 output)."""
+    return "committee" in rs.meta
+
+
+def fp_model(name, options=None):
+    """The compiled (RS, Franz–Parisi) models for catalogue RS model ``name``.
+
+    ``options``: family options, e.g. ``{"K": "inf", "activation": "relu"}`` for
+    ``binary-tree-committee`` / ``tree-committee``. Committee models: K → ∞ only (the FP
+    energetic term is the perceptron's on the kernel-mapped output overlaps,
+    :mod:`replica.franz_parisi`), and the reference is the committee itself (typical
+    solutions); finite K raises ParameterError naming ``K``.
+    """
+    key = (name, tuple(sorted((k, str(v)) for k, v in (options or {}).items())))
+    if key not in _FP_CACHE:
+        rs = _rs_model(name, options)
         meta = rs.meta
-        if type(meta.get("channel")) is not MarginChannel:
+        ch = meta.get("channel")
+        if _is_committee(rs):
+            from replica.committee import WideCommitteeChannel
+            if not isinstance(ch, WideCommitteeChannel):
+                raise ParameterError("K", f"the Franz–Parisi ansatz of the tree committee is "
+                                          f"derived for K = inf only (the output is then Gaussian); "
+                                          f"got K = {meta['committee']['K']}")
+            fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
+                              f"Franz–Parisi entropy around typical solutions, {rs.name}")
+        elif type(ch) is not MarginChannel:
             raise ParameterError("model", f"local entropy needs a margin-channel model; {name} is not")
-        fe = franz_parisi(meta["prior"], meta["channel"], MarginChannel("kappa_ref"),
-                          f"{name}/franz-parisi",
-                          f"Franz–Parisi entropy around reference solutions, {name}")
-        _FP_CACHE[name] = (compile_model(rs), compile_model(fe))
-    return _FP_CACHE[name]
+        else:
+            fe = franz_parisi(meta["prior"], ch, MarginChannel("kappa_ref"),
+                              f"{name}/franz-parisi",
+                              f"Franz–Parisi entropy around reference solutions, {name}")
+        _FP_CACHE[key] = (compile_model(rs), compile_model(fe))
+    return _FP_CACHE[key]
 
 
 _DENSE_CACHE = {}
@@ -317,19 +360,27 @@ def _march(m, base, x0, p0, targets, max_step):
     return out, ended
 
 
-def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve:
+def local_entropy(model, controls, *, reference, distances, options=None) -> LocalEntropyCurve:
     """Franz–Parisi local entropy S(d) around ``reference`` solutions of ``model``.
 
     Parameters
     ----------
     model : str
-        Catalogue RS model with a margin channel (``binary-perceptron``).
+        Catalogue RS model with a margin channel (``binary-perceptron``), or a
+        committee family (``binary-tree-committee``, ``tree-committee``) with
+        ``options``.
     controls : dict
-        ``alpha`` and ``kappa``.
+        ``alpha`` and ``kappa`` (committees: ``alpha`` only; their output margin is 0).
     reference : str
-        ``"typical"`` or ``"margin=K"``.
+        ``"typical"``, ``"margin=K"``, ``"dense:y=Y"`` or ``"loss=NAME:PARAM"``;
+        committees: ``"typical"`` only.
     distances : sequence of float
         Distances d = (1-p)/2 in (0, 1/2).
+    options : dict, optional
+        Family options as for :func:`replica.catalogue.get_model`, e.g.
+        ``{"K": "inf", "activation": "relu"}``. The tree committee has a Franz–Parisi
+        ansatz at K = inf only (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
+        PRL 123, 170602 (2019)); finite K raises ParameterError naming ``K``.
 
     Returns
     -------
@@ -358,10 +409,22 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
 
     ``notebooks/01_quickstart.ipynb`` continues it down to d = 0.001, where S < 0
     (isolated typical solutions).
+
+    The K → ∞ binary tree committee with ReLU hidden units, around its typical
+    solutions (the ``model`` field carries the options):
+
+    >>> c = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
+    ...                   distances=[0.05], options={"K": "inf", "activation": "relu"})
+    >>> c.model, c.status
+    ('binary-tree-committee[K=inf,activation=relu]', ['converged'])
     """
     t0 = time.perf_counter()
     if not isinstance(model, str):
         raise ParameterError("model", "local_entropy takes a catalogue model name")
+    if options is not None or model in _committee_families():
+        rs_fe = _rs_model(model, options)
+        if _is_committee(rs_fe):
+            return _committee_curve(model, options, controls, reference, distances, t0)
     y_dense, loss = parse_dense(reference), parse_loss(reference)
     if y_dense is not None:
         rs, m = dense_model(model)
@@ -475,6 +538,66 @@ def local_entropy(model, controls, *, reference, distances) -> LocalEntropyCurve
     # 3. continuation in p, both directions
     status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
     return result(status, S, res, xs, refsad, d_typ, msg, spinodal=spin)
+
+
+def _committee_families():
+    from replica.catalogue import FAMILIES
+    return tuple(FAMILIES)
+
+
+def _committee_curve(model, options, controls, reference, distances, t0):
+    """Typical-reference FP curve of a K → ∞ tree committee (see :func:`local_entropy`).
+
+    Same algorithm as the perceptron's typical curve: the RS saddle (q̃, q̂̃) of the
+    committee, the exact starting point p = q1 = t = q̃, q̂1 = t̂ = p̂ = q̂̃ (stationary
+    with S = RS entropy: the replica structure is the perceptron's, tests/test_committee_fp.py),
+    then continuation in p in both directions.
+    """
+    if reference != "typical":
+        raise ParameterError("reference", f"committee models have output margin 0 and no kappa: "
+                                          f"only reference='typical' is available, got {reference!r}")
+    rs, m = fp_model(model, options)
+    controls = validate_controls(rs, dict(controls) if isinstance(controls, dict) else controls)
+    d = np.asarray(distances, float).ravel()
+    if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
+        raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
+    prior = rs.free_energy.meta["prior"]
+    p_req = 1 - 2 * d
+    n = len(d)
+    ref = solve_saddle(rs, controls)
+    refsad = {"q_ref": ref.order_parameters.get("q"), "qhat_ref": ref.conjugates.get("qhat"),
+              "entropy": ref.free_entropy, "status": ref.status}
+    if ref.success:
+        qt, qht = refsad["q_ref"], refsad["qhat_ref"]
+        base = {"alpha": controls["alpha"], "q_ref": qt, "qhat_ref": qht}
+        nvar = len(m.variables)
+        x0 = np.array([qt, qt, qht, qht, qht][:nvar])
+        status, S, res, xs, _, spin, msg = _march_both(m, base, qt, x0, p_req, _fp_point)
+        d_typ = (1 - qt) / 2
+    else:
+        status, S, res, xs = ["reference_failed"] * n, [None] * n, [None] * n, [None] * n
+        spin, d_typ = None, float("nan")
+        msg = f"the reference RS problem did not converge: {ref.message}"
+    conv = [i for i in range(n) if status[i] == "converged"]
+    below = [i for i in conv if d[i] <= d_typ]
+    iso = [d[i] for i in below if S[i] < 0]
+    mono = None
+    if len(below) >= 2:
+        vals = [S[i] for i in sorted(below, key=lambda i: d[i])]
+        mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
+    return LocalEntropyCurve(
+        model=rs.free_energy.name, reference=reference, controls=dict(controls),
+        distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
+        local_entropy=[float(S[i]) if status[i] == "converged" else None for i in range(n)],
+        status=list(status),
+        residual=[float(res[i]) if res[i] is not None else None for i in range(n)],
+        variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
+                   for k, nm in enumerate(m.variables)},
+        alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
+        reference_saddle=refsad, typical_distance=float(d_typ),
+        isolation_distance=float(max(iso)) if iso else None, monotonic=mono, spinodal=spin,
+        external_entropy=[None] * n, success=all(st == "converged" for st in status),
+        message=msg, seconds=time.perf_counter() - t0)
 
 
 def _fp_point(m, x, c):
