@@ -12,4 +12,6 @@ FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entro
            "teacher_student": "figures.teacher_student",
            "validation": "figures.validation",
            "committee": "figures.committee",
-           "phase_capacity": "figures.phase_capacity"}
+           "phase_capacity": "figures.phase_capacity",
+           "wide_flat_minima": "figures.wide_flat_minima",
+           "margin_coalescence": "figures.margin_coalescence"}

@@ -22,7 +22,7 @@ with the distance grid doubled (48 points) to check its resolution.
 
 Differences from the papers: RS throughout; finite y = 20 (the papers take y → ∞;
 α_U(y) moves by O(1/y²), see the extrapolation in the data); a free (unconstrained)
-centre; the diagram is coarse (grid step 0.05 in α).
+centre; the diagram is coarse (grid step 0.05 in α, three margins).
 
 Run: ``python -m figures wide_flat_minima`` (first full run ~8–10 min on one core;
 reruns read the caches ``wide_flat_minima_grid.nc`` (scan journal/NetCDF) and
@@ -53,9 +53,9 @@ TOL = 1e-3
 #: curve counts as "close to the α = 0 bound" (a figure choice: at y = 20 the
 #: finite-y curve stays ~20 % below the bound at d = 0.005 even at α = 0.74, κ = 0)
 REL_GAP_CLOSE = 0.5
-FULL = {"alphas": np.round(np.arange(0.35, 0.851, 0.05), 3), "kappas": (0.0, 0.15, 0.3, 0.45),
+FULL = {"alphas": np.round(np.arange(0.45, 0.851, 0.05), 3), "kappas": (0.0, 0.2, 0.4),
         "distances": DENSE_DISTANCES, "cap_kappas": np.linspace(0.0, 0.5, 11),
-        "alpha_u_kappas": (0.0, 0.15, 0.3, 0.45), "ys": (10, 20, 40)}
+        "alpha_u_kappas": (0.0, 0.2, 0.4), "ys": (10, 20, 40)}
 QUICK = {"alphas": np.array([0.5, 0.8]), "kappas": (0.0, 0.3),
          "distances": tuple(np.geomspace(0.01, 0.06, 6)), "cap_kappas": np.linspace(0.0, 0.5, 6),
          "alpha_u_kappas": (0.0,), "ys": ()}
@@ -85,8 +85,14 @@ def _cached_alpha_u(cache, path, kappa, reference, distances, alpha_c, quick):
     key = json.dumps([MODEL, float(kappa), reference, [round(d, 12) for d in distances], TOL])
     if key not in cache:
         t = time.perf_counter()
-        rng = (0.74, 0.78) if quick else (0.8 * alpha_c, alpha_c - 2e-3)
-        step = 0.02 if quick else 0.04 * alpha_c
+        # at kappa = 0 the break is known to lie near 0.76 (y = 20); elsewhere search
+        # upward from 0.85 alpha_c (alpha_U / alpha_c = 0.91 at kappa = 0)
+        if quick:
+            rng, step = (0.74, 0.78), 0.02
+        elif kappa == 0:
+            rng, step = (0.72, 0.80), 0.04
+        else:
+            rng, step = (0.85 * alpha_c, alpha_c - 2e-3), 0.05 * alpha_c
         r = alpha_u(MODEL, kappa, reference=reference, distances=distances,
                     tol=5e-3 if quick else TOL, alpha_range=rng, step=step)
         cache[key] = r.to_dict()
