@@ -64,3 +64,80 @@ def test_scan_quantities_on_a_tiny_grid():
     with pytest.raises(ParameterError, match="distances"):
         scan(BP, grid, "local_entropy_shape", progress=False,
              options={"reference": "typical", "distances": [0.7]})
+
+
+#: alpha_U(kappa = 0) of the dense y = 20 curves on DENSE_DISTANCES, found by
+#: solvers.diagrams.alpha_u (tol 2e-3; brentq ended on a curve with smallest slope
+#: 9e-5, i.e. at the root to ~1e-3): the independent y = infinity prototype gives 0.755
+ALPHA_U_Y20 = 0.758
+
+
+@pytest.mark.parametrize("delta, flag", [(-0.01, True), (0.01, False)])
+def test_alpha_u_line_position_at_kappa0(delta, flag):
+    """The dense (y = 20) curves are monotonic 0.01 below ALPHA_U_Y20 and have a dip
+    0.01 above it, at intermediate d (0.015-0.05), on the default distance grid."""
+    c = local_entropy(BP, {"alpha": ALPHA_U_Y20 + delta, "kappa": 0.0},
+                      reference="dense:y=20", distances=DENSE_DISTANCES)
+    sh = curve_shape(c)
+    assert sh.status == "converged" and sh.monotonic is flag
+    if not flag:
+        assert 0.015 < sh.argmin_distance < 0.05
+
+
+@pytest.mark.slow
+def test_alpha_u_bisection_at_kappa0_and_below_capacity():
+    """alpha_u finds ALPHA_U_Y20 within 3e-3 (tol 2e-3 plus the flatness of the
+    smallest slope near its zero), its bracket straddles it, and alpha_U(0.2) lies
+    below alpha_U(0) and below alpha_c(0.2)."""
+    r = alpha_u(BP, 0.0, alpha_range=(0.74, 0.78), step=0.02, tol=2e-3)
+    assert r.status == "converged"
+    assert abs(r.alpha_u - ALPHA_U_Y20) < 3e-3
+    assert r.bracket[0] <= r.alpha_u <= r.bracket[1]
+    ac = capacity(BP, {"kappa": 0.2}).alpha_c
+    r2 = alpha_u(BP, 0.2, alpha_range=(0.85 * ac, ac - 2e-3), step=0.05 * ac, tol=3e-3)
+    assert r2.status == "converged"
+    assert r2.alpha_u < ac and r2.alpha_u < r.alpha_u
+
+
+def test_alpha_u_statuses_not_numbers():
+    """Failures are statuses: a range where every curve is monotonic, bad arguments."""
+    r = alpha_u(BP, 0.0, distances=[0.01, 0.02, 0.03], alpha_range=(0.5, 0.55), step=0.05)
+    assert r.status == "monotonic_up_to_hi" and r.alpha_u is None and not r.success
+    assert [e["monotonic"] for e in r.evaluations] == [True, True]
+    with pytest.raises(ParameterError, match="reference"):
+        alpha_u(BP, 0.0, reference="typical")
+    with pytest.raises(ParameterError, match="fraction"):
+        margin_reference(1.0)
+
+
+def test_wide_flat_minima_quick(tmp_path):
+    """Quick mode: the regions at (alpha, kappa) in {0.5, 0.8} x {0, 0.3} and the line
+    alpha_U(0) < alpha_c(0)."""
+    from figures.wide_flat_minima import main
+    out = main(quick=True, outdir=tmp_path)
+    assert out["ok"] and out["png"].exists() and out["pdf"].exists()
+    import json
+    d = json.loads(out["data"].read_text())
+    cls = {(p["alpha"], p["kappa"]): p["class"] for p in d["points"]}
+    assert cls[(0.8, 0.3)] == "UNSAT"          # alpha_c(0.3) ~ 0.58
+    assert cls[(0.5, 0.0)] == "wide flat minima"
+    assert cls[(0.8, 0.0)] == "non-monotonic"  # between alpha_U ~ 0.76 and alpha_c = 0.833
+    (au,) = d["alpha_u"]
+    assert au["status"] == "converged"
+    assert abs(au["alpha_u"] - ALPHA_U_Y20) < 0.01  # 6 distances, tol 5e-3
+    assert au["alpha_u"] < d["capacity"]["alpha_c"][0]
+
+
+def test_margin_coalescence_quick(tmp_path):
+    """Quick mode: kappa_max consistent with the capacity and the ordering 'larger
+    reference margin => smaller gap to the alpha = 0 bound at d = 0.01' (PRL 2021 Fig. 1)."""
+    from figures.margin_coalescence import main
+    out = main(quick=True, outdir=tmp_path)
+    assert out["ok"] and out["png"].exists()
+    import json
+    d = json.loads(out["data"].read_text())
+    km = [r["kappa_max"] for r in d["kappa_max"]]
+    assert all(a > b for a, b in zip(km, km[1:]))  # decreasing in alpha
+    gaps = {p["fraction"]: p["gap"] for p in d["points"]}
+    assert gaps[0.9] < gaps[0.0]
+    assert gaps[0.9] >= 0
