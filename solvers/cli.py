@@ -9,6 +9,8 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica local-entropy MODEL --set alpha=0.6 --set kappa=0 [--set beta_ref=B] \
         --reference typical|margin=K|dense:y=Y|loss=NAME:PARAM \
         --distances START:STOP:NUM [--json]
+    replica local-entropy binary-tree-committee --set K=inf --set activation=relu \
+        --set alpha=0.5 --reference typical --distances 0.001:0.3:30 [--json]
     replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
         [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
     replica validate spherical --set kappa=0 --N 50,100,200 --alpha 1.5:2.5:11 --samples 200 --seed 0
@@ -173,7 +175,8 @@ def cmd_equations(args):
         raise UsageError(f"equations takes model options only, got {rest[0]!r}")
     if args.ansatz == "franz-parisi":
         from solvers.local_entropy import fp_model
-        fe = fp_model(args.model)[1].free_energy
+        options = dict(tuple(t.strip() for t in i.split("=", 1)) for i in (args.set or [])) or None
+        fe = fp_model(args.model, options)[1].free_energy
     elif args.ansatz != "rs":
         raise UsageError(f"unknown ansatz {args.ansatz!r} for {args.model}; available: rs, franz-parisi")
     print(fe.latex())
@@ -195,11 +198,16 @@ def _parse_distances(spec):
 
 
 def cmd_local_entropy(args):
-    _model(args.model)
-    controls = _parse_sets(args.set)
+    # families (binary-tree-committee --set K=inf --set activation=relu): the items naming
+    # model options are passed as options=, the others are numeric controls
+    _, rest = _model_and_sets(args.model, args.set)
+    options = dict(tuple(t.strip() for t in i.split("=", 1))
+                   for i in (args.set or []) if i not in rest) or None
+    controls = _parse_sets(rest)
     ds = _parse_distances(args.distances)
     from solvers.local_entropy import local_entropy
-    r = local_entropy(args.model, controls, reference=args.reference, distances=ds)
+    r = local_entropy(args.model, controls, reference=args.reference, distances=ds,
+                      options=options)
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
