@@ -14,4 +14,5 @@ FIGURES = {"capacity": "figures.capacity", "local_entropy": "figures.local_entro
            "committee": "figures.committee",
            "phase_capacity": "figures.phase_capacity",
            "wide_flat_minima": "figures.wide_flat_minima",
-           "margin_coalescence": "figures.margin_coalescence"}
+           "margin_coalescence": "figures.margin_coalescence",
+           "committee_local_entropy": "figures.committee_local_entropy"}
