@@ -649,9 +649,60 @@ _DENSE_ANCHOR = ({"alpha": 0.5, "kappa": 0.0, "y": 40.0, "p": 0.9},
                  {"q1": 0.8114, "dq": 2.412, "shat": 0.919, "q1hat": 0.0896, "dqhat": 0.407})
 
 
-def _homotopy(m, c_from, c_to, x, steps):
+#: Fallback start distances of a dense curve (tried in this order when the straight
+#: homotopy from the anchor to the requested distance closest to d = 0.05 fails). At
+#: high load the RS dense branch reached from the anchor folds back in alpha at fixed
+#: d, first at small d: at kappa = 0, y = 20 the fold is at alpha = 0.779 for
+#: d = 0.05, 0.856 for d = 0.1 (beyond alpha_c = 0.833), none up to 0.9 for d = 0.2
+#: (pseudo-arclength in alpha; the branch then turns forward again at 0.767 onto a
+#: second sheet with q1 -> 1, not the one continued from the anchor). Starting at a
+#: larger d and marching toward small d reaches the fold in d instead, reported as
+#: branch_ended with its distance.
+DENSE_START_DISTANCES = (0.05, 0.1, 0.2)
+#: Smallest homotopy step (in the path parameter s in [0, 1] of one leg) of a start
+#: attempt that still has a fallback: a regular leg takes DENSE_HOMOTOPY_STEPS = 8
+#: steps without halving, so a step that must shrink below a quarter of that is at
+#: (or next to) a fold of the branch, which the next start path avoids; creeping up to
+#: the fold in ever smaller steps costs ~10 s per attempt (the last attempt uses
+#: LOCAL_ENTROPY_MIN_STEP).
+DENSE_START_MIN_STEP = 1 / 32
+#: Solved starts kept per process (controls, saddle): a request near one of them (a
+#: sequence of curves at nearby loads, as in solvers.diagrams.alpha_u) starts by a
+#: straight homotopy from it instead of from the anchor (saddles agree to the solver
+#: tolerance); on failure the anchor paths are used.
+DENSE_START_CACHE_SIZE = 32
+#: ... if it is this close in max(|Δalpha|, |Δkappa|, |Δp|, 20 |Δ(1/y)|) (a fraction
+#: of the distance between the anchor and the usual targets, small enough that no fold
+#: lies in between for the loads of a bisection step).
+DENSE_START_CACHE_RADIUS = 0.05
+
+_DENSE_STARTS = []  # [(controls, x)], most recent last
+
+
+#: Newton iterations (and backtracks) of one coarse-rule step on a dense start path: a
+#: step inside the basin converges in 3-5 (measured on the anchor paths); one that does
+#: not is halved, and failing early keeps a path that ends at a fold cheap.
+DENSE_PATH_NEWTON = (8, 4)
+
+
+def _solve_path(m, c, guess):
+    """One coarse-rule Newton solve on a homotopy path (no perturbed retries: the dense
+    saddle has no exactly singular point like the FP typical point); x or None."""
+    it, bt = DENSE_PATH_NEWTON
+    x, _, status, _ = _newton(_Counter(m, c, C.LOCAL_ENTROPY_MARCH_NODES),
+                              np.asarray(guess, float), C.LOCAL_ENTROPY_MARCH_TOL, it,
+                              max_backtracks=bt)
+    return x if status == "converged" else None
+
+
+def _homotopy(m, c_from, c_to, x, steps, min_step=None, trace=None):
     """Follow the saddle from controls ``c_from`` (solution x) to ``c_to`` along a
-    straight line in (controls, 1/y); halve the step on failure. Returns x or None."""
+    straight line in (controls, 1/y); halve the step on failure. Returns x or None.
+
+    ``trace`` (a list) receives where the path stopped: (s, controls at the last
+    solved point, controls of the failed step)."""
+    min_step = C.LOCAL_ENTROPY_MIN_STEP if min_step is None else min_step
+
     def at(s):
         c = {k: (1 - s) * c_from[k] + s * c_to[k] for k in c_from}
         c["y"] = 1.0 / ((1 - s) / c_from["y"] + s / c_to["y"])
@@ -660,16 +711,97 @@ def _homotopy(m, c_from, c_to, x, steps):
     s_cur, ds, budget = 0.0, 1.0 / steps, C.LOCAL_ENTROPY_MAX_SOLVES
     while s_cur < 1.0 and budget > 0:
         s_try = min(1.0, s_cur + ds)
-        xn = _solve(m, at(s_try), x, coarse=s_try < 1.0)
+        # the coarse rule on the path (a failed full-rule solve costs ~3x more, and a
+        # path that fails is at a fold: cheap failures matter); the end point is then
+        # refined with the full rule
+        xn = _solve_path(m, at(s_try), x)
+        if xn is not None and s_try >= 1.0:
+            xn = _solve(m, at(1.0), xn)
         budget -= 1
         if xn is None:
             ds /= 2
-            if ds < C.LOCAL_ENTROPY_MIN_STEP:
+            if ds < min_step:
+                if trace is not None:
+                    trace.append((s_cur, at(s_cur), at(s_try)))
                 return None
             continue
         s_cur, x = s_try, xn
         ds = min(2 * ds, 1.0 / steps)
     return x if s_cur >= 1.0 else None
+
+
+def _path(m, waypoints, x, min_step, trace):
+    """Homotopy through a list of controls (the first solved by x)."""
+    for c_from, c_to in zip(waypoints, waypoints[1:]):
+        if all(abs(c_from[k] - c_to[k]) < 1e-15 for k in c_from):
+            continue
+        x = _homotopy(m, c_from, c_to, x, C.DENSE_HOMOTOPY_STEPS, min_step=min_step, trace=trace)
+        if x is None:
+            return None
+    return x
+
+
+def _start_gap(c1, c2):
+    return max(abs(c1["alpha"] - c2["alpha"]), abs(c1["kappa"] - c2["kappa"]),
+               abs(c1["p"] - c2["p"]), 20 * abs(1 / c1["y"] - 1 / c2["y"]))
+
+
+def _dense_start(m, base, p_first, x_a):
+    """A solved point of the dense functional at ``base`` (alpha, kappa, y) and some p.
+
+    Start overlaps, in order: ``p_first`` (the requested distance closest to 0.05),
+    then ``DENSE_START_DISTANCES``. For each: (a) a straight homotopy from the nearest
+    cached start at that overlap and y (``_DENSE_STARTS``, within
+    ``DENSE_START_CACHE_RADIUS``); (b) from the anchor: for ``p_first`` the straight
+    line in (alpha, kappa, 1/y, p) (the original path, unchanged where it worked);
+    otherwise a staged path — move p while lowering alpha to min(alpha_anchor, alpha)
+    (staying below capacity), then kappa and 1/y, then raise alpha last: at larger d
+    the branch continues to higher alpha (see ``DENSE_START_DISTANCES``).
+
+    Returns (p0, x0, attempts): x0 None if every path failed; ``attempts`` lists each
+    path with where it stopped.
+    """
+    c_a = _DENSE_ANCHOR[0]
+    attempts = []
+    a_low = min(c_a["alpha"], base["alpha"])
+    plan = [(float(p_first), "straight", [c_a, {**base, "p": float(p_first)}])]
+    for ds in DENSE_START_DISTANCES:
+        p0 = 1 - 2 * ds
+        plan.append((p0, f"staged d={ds:.3g}", [
+            c_a, {**c_a, "alpha": a_low, "p": p0}, {**base, "alpha": a_low, "p": p0},
+            {**base, "p": p0}]))
+    for k, (p0, name, way) in enumerate(plan):
+        goal = {**base, "p": p0}
+        # the nearest cached start at this start overlap (same y)
+        near = [(c, x) for c, x in _DENSE_STARTS if c["p"] == p0 and c["y"] == goal["y"]
+                and _start_gap(c, goal) <= DENSE_START_CACHE_RADIUS]
+        if near:
+            c, xc = min(near, key=lambda cx: _start_gap(cx[0], goal))
+            tr = []
+            x = _homotopy(m, c, goal, xc, C.DENSE_HOMOTOPY_STEPS,
+                          min_step=DENSE_START_MIN_STEP, trace=tr)
+            attempts.append({"path": f"cache ({name})", "p": p0, "stopped": tr[0] if tr else None})
+            if x is not None:
+                return p0, x, attempts
+        tr = []
+        last = k == len(plan) - 1
+        x = _path(m, way, x_a, None if last else DENSE_START_MIN_STEP, tr)
+        attempts.append({"path": name, "p": p0, "stopped": tr[0] if tr else None})
+        if x is not None:
+            _DENSE_STARTS.append((goal, x))
+            del _DENSE_STARTS[:-DENSE_START_CACHE_SIZE]
+            return p0, x, attempts
+    return None, None, attempts
+
+
+def _describe_stop(att):
+    st = att["stopped"]
+    if st is None:
+        return f"{att['path']}: failed"
+    s, c_ok, c_bad = st
+    moved = [k for k in c_ok if abs(c_ok[k] - c_bad[k]) > 1e-12]
+    return (f"{att['path']}: stopped at s={s:.4g} moving {'/'.join(moved)}, last solved "
+            + ", ".join(f"{k}={v:.4g}" for k, v in c_ok.items()))
 
 
 def _dense_curve(m, controls, y, d, p_req, result):
@@ -683,15 +815,18 @@ def _dense_curve(m, controls, y, d, p_req, result):
         return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
                       "could not solve the dense functional at its anchor point")
     # start at the requested distance closest to d = 0.05, where the dense saddle is
-    # regular (q1 < 1, Ŝ > 0) for every alpha below alpha_U
+    # regular (q1 < 1, Ŝ > 0) for every alpha below alpha_U; beyond, at larger d
     i0 = int(np.argmin(np.abs(d - 0.05)))
-    p0 = float(p_req[i0])
-    x0 = _homotopy(m, c_a, {**base, "p": p0}, x_a, C.DENSE_HOMOTOPY_STEPS)
+    p0, x0, attempts = _dense_start(m, base, float(p_req[i0]), x_a)
+    refsad["start_distance"] = None if p0 is None else (1 - p0) / 2
     if x0 is None:
         return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
-                      f"lost the dense saddle on the way from the anchor {c_a} to "
-                      f"{ {**base, 'p': p0} }")
+                      "lost the dense saddle on every start path from the anchor "
+                      f"{c_a} to {base} (the RS dense branch folds back before the "
+                      "target: " + "; ".join(_describe_stop(a) for a in attempts) + ")")
     status, S, res, xs, ext, spin, msg = _march_both(m, base, p0, x0, p_req, _dense_point)
+    if abs(p0 - p_req[i0]) > 1e-15:
+        msg += f" (started at d = {(1 - p0) / 2:.3g}, {attempts[-1]['path']})"
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
 
 
