@@ -128,6 +128,9 @@ class Quantity:
         lines along the ``along`` control).
     options : tuple of str
         Accepted keys of ``options`` (unknown keys raise ``TypeError``).
+    check_options : callable or None
+        ``check_options(options)``, raising ParameterError on bad values; called by
+        :func:`scan` before any file is written (a bad option leaves no journal).
     """
 
     name: str
@@ -137,6 +140,7 @@ class Quantity:
     excluded: object = field(default=lambda model: ())
     warm_start: bool = False
     options: tuple = ()
+    check_options: object = None
 
 
 #: name -> Quantity; add new ones with :func:`register_quantity`.
@@ -382,13 +386,15 @@ def _le_shape_solve(m, controls, options):
 register_quantity(Quantity(
     "local_entropy", "local entropy S(d) at one distance (option distance) around a reference "
                      "(option reference), with the gap to the alpha = 0 bound",
-    _le_outputs, _le_solve, warm_start=False, options=("reference", "distance", "skip_unsat")))
+    _le_outputs, _le_solve, warm_start=False, options=("reference", "distance", "skip_unsat"),
+    check_options=lambda options: _le_options(options, "one")))
 register_quantity(Quantity(
     "local_entropy_shape", "shape of the local-entropy curve over the option distances: "
                            "monotonic flag, smallest slope, gap to the alpha = 0 bound at the "
                            "smallest distance",
     _le_shape_outputs, _le_shape_solve, warm_start=False,
-    options=("reference", "distances", "skip_unsat")))
+    options=("reference", "distances", "skip_unsat"),
+    check_options=lambda options: _le_options(options, "many")))
 
 # =========================================================================== grid & layout
 def parse_grid_spec(spec: str):
@@ -719,6 +725,8 @@ def scan(model, grid, quantity="free_entropy", *, controls=None, out=None, execu
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)} for quantity {quantity!r}; "
                         f"allowed: {list(q.options)}")
+    if q.check_options is not None:
+        q.check_options(options)
     grid, fixed = _normalise_grid(m, q, grid, controls)
     lay = _layout(grid, along, q.warm_start, block_size)
     if resume and out is None:
@@ -775,12 +783,24 @@ def scan(model, grid, quantity="free_entropy", *, controls=None, out=None, execu
                 ctx.set_forkserver_preload(["solvers.scan"])
             executor = own_pool = cf.ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx)
     computed = 0
-    try:
+
+    def results():
+        """(block, data) as blocks finish. In this process (serial executor) one block
+        at a time, so that the journal and the progress advance per block (submitting
+        all blocks first would run them all before the first report)."""
+        if isinstance(executor, _SerialExecutor):
+            for b in todo:
+                yield _run_block(m, quantity, _block_controls(grid, lay, fixed, lay["blocks"][b]),
+                                 options, b)
+            return
         futures = [executor.submit(_run_block, m, quantity,
                                    _block_controls(grid, lay, fixed, lay["blocks"][b]), options, b)
                    for b in todo]
         for fut in cf.as_completed(futures):
-            b, data = fut.result()
+            yield fut.result()
+
+    try:
+        for b, data in results():
             if journal is not None:
                 journal.add(b, data)
             done[b] = data

@@ -4,7 +4,17 @@
 
     replica scan MODEL --grid alpha=0:1:101 --grid kappa=0:2:41 --quantity free_entropy \\
         --out diagram.nc [--workers N | --scheduler ADDRESS] [--resume] [--set NAME=VALUE] \\
-        [--along NAME] [--block-size N] [--no-progress] [--json]
+        [--along NAME] [--block-size N] [--option NAME=VALUE] [--no-progress] [--json]
+
+    replica scan binary-perceptron --grid alpha=0.5:0.8:4 --grid kappa=0:0.2:3 \
+        --quantity local_entropy --option reference=dense:y=20 --option distance=0.01 \
+        --out le.nc
+
+``--option`` passes a quantity option (repeatable; the allowed names are the
+quantity's, e.g. ``reference``, ``distance``, ``distances``, ``skip_unsat`` for the
+local-entropy quantities): a number, a comma-separated list of numbers
+(``distances=0.01,0.02,0.05``), ``true``/``false``, or a string
+(``reference=margin=0.3``: only the first ``=`` separates the name).
 
 Exit codes: 0 every point converged, 1 some did not (their statuses are in the file),
 2 bad input (one line naming the parameter).
@@ -36,6 +46,37 @@ def _sets(items):
     return out
 
 
+def _option_value(text):
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    parts = [v.strip() for v in t.split(",")]
+    try:
+        nums = [float(v) for v in parts]
+    except ValueError:
+        return t
+    return nums[0] if len(nums) == 1 else nums
+
+
+def _options(items, quantity):
+    """--option NAME=VALUE items -> the quantity's options dict (names checked)."""
+    from .scan import QUANTITIES
+    allowed = QUANTITIES[quantity].options
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ParameterError("option", f"--option expects NAME=VALUE, got {item!r}")
+        name, val = item.split("=", 1)
+        name = name.strip()
+        if name not in allowed:
+            raise ParameterError("option", f"unknown option {name!r} for quantity {quantity!r}; "
+                                           f"allowed: {', '.join(allowed)}")
+        if name in out:
+            raise ParameterError("option", f"--option {name} given twice")
+        out[name] = _option_value(val)
+    return out
+
+
 def cmd_scan(args):
     from replica.catalogue import CATALOGUE
 
@@ -55,7 +96,11 @@ def cmd_scan(args):
     controls = _sets(args.set)
     if args.workers is not None and args.workers < 1:
         raise ParameterError("workers", f"--workers must be >= 1, got {args.workers}")
-    options = {} if args.tol is None else {"tol": args.tol}
+    options = _options(args.option, args.quantity)
+    if args.tol is not None:
+        if "tol" in options:
+            raise ParameterError("tol", "give the tolerance once (--tol or --option tol=...)")
+        options["tol"] = args.tol
     executor, client = None, None
     if args.scheduler:
         distributed = _need("distributed", "distributed")
@@ -101,7 +146,9 @@ def add_scan_parser(sub):
     sc.add_argument("--grid", action="append", required=True, metavar="NAME=START:STOP:NUM",
                     help="scanned control, NUM points from START to STOP inclusive (repeatable)")
     sc.add_argument("--quantity", default="free_entropy",
-                    help="free_entropy (RS saddle; default) or capacity")
+                    help="free_entropy (RS saddle; default), capacity, local_entropy or "
+                         "local_entropy_shape (these two need --option reference=... and "
+                         "--option distance=... / distances=...)")
     sc.add_argument("--set", action="append", metavar="NAME=VALUE", help="fixed control")
     sc.add_argument("--out", required=True, metavar="FILE.nc",
                     help="NetCDF output; FILE.nc.journal records finished blocks")
@@ -113,6 +160,9 @@ def add_scan_parser(sub):
     sc.add_argument("--along", default=None, help="continuation axis (default: first --grid)")
     sc.add_argument("--block-size", type=int, default=None, help="lines per block")
     sc.add_argument("--tol", type=float, default=None, help="saddle tolerance")
+    sc.add_argument("--option", action="append", metavar="NAME=VALUE",
+                    help="quantity option (repeatable), e.g. reference=dense:y=20, "
+                         "distance=0.01, distances=0.01,0.02,0.05")
     sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     sc.add_argument("--json", action="store_true")
     sc.set_defaults(func=cmd_scan)

@@ -251,6 +251,69 @@ def test_register_a_quantity(binary):
         QUANTITIES.pop("test-product")
 
 
+_SOLVED = []
+
+
+def _count_blocks(m, controls, options):
+    _SOLVED.append(np.size(controls["alpha"]))
+    a = np.asarray(controls["alpha"], float) + 0 * np.asarray(controls["kappa"], float)
+    return {"value": a, "status": np.full(a.shape, "converged")}
+
+
+def test_serial_progress_advances_per_block(binary):
+    """Serial mode: the progress callback fires after each block, before the next one is
+    computed (it used to fire only after all blocks had run)."""
+    q = Quantity("test-blocks", "alpha", lambda m: {
+        "value": ("float", "alpha"), "status": ("str", "status")}, _count_blocks,
+        warm_start=False)
+    register_quantity(q, replace=True)
+    calls = []
+    _SOLVED.clear()
+    try:
+        scan(binary, {"alpha": [0.1, 0.2, 0.3], "kappa": [0.0, 1.0]}, "test-blocks",
+             block_size=2, progress=lambda done, total: calls.append((done, total, sum(_SOLVED))))
+    finally:
+        QUANTITIES.pop("test-blocks")
+    assert [c[1] for c in calls] == [6] * len(calls) and len(calls) == 3
+    # points done == points solved so far at every call, increasing
+    assert [c[0] for c in calls] == [c[2] for c in calls] == [2, 4, 6]
+
+
+def test_cli_scan_quantity_options(tmp_path, capsys):
+    """--option passes the local-entropy quantities' options (reference, distance); a
+    point above alpha_c(kappa) is skipped with its status; bad options name 'option'."""
+    from solvers.cli import main
+    out = tmp_path / "le.nc"
+    assert main(["scan", "binary-perceptron", "--grid", "alpha=0.5:0.9:2", "--set", "kappa=0",
+                 "--quantity", "local_entropy", "--option", "reference=dense:y=20",
+                 "--option", "distance=0.03", "--out", str(out), "--no-progress", "--json"]) == 1
+    d = json.loads(capsys.readouterr().out)
+    assert d["status_counts"] == {"converged": 1, "above_capacity": 1}
+    ds = xr.load_dataset(out, engine="h5netcdf")
+    s, b = ds.local_entropy.values, ds.alpha0_bound.values
+    assert 0 < s[0] < b[0] and np.isnan(s[1])
+    # the same point through the API
+    api = scan("binary-perceptron", {"alpha": [0.5]}, "local_entropy", controls={"kappa": 0.0},
+               progress=False, options={"reference": "dense:y=20", "distance": 0.03})
+    assert float(api.local_entropy.values[0]) == pytest.approx(float(s[0]), abs=1e-10)
+    # a list of distances for the shape quantity
+    out2 = tmp_path / "sh.nc"
+    assert main(["scan", "binary-perceptron", "--grid", "alpha=0.5:0.5:1", "--set", "kappa=0",
+                 "--quantity", "local_entropy_shape", "--option", "reference=dense:y=20",
+                 "--option", "distances=0.01,0.02,0.03", "--out", str(out2), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert int(xr.load_dataset(out2, engine="h5netcdf").monotonic.values[0]) == 1
+    for opts, word in [(["--option", "distanse=0.03", "--option", "reference=typical"], "option"),
+                       (["--option", "reference"], "option"),
+                       (["--option", "reference=dense:y=20"], "distance"),
+                       (["--option", "reference=dense:y=20", "--option", "distance=0.7"], "distance")]:
+        assert main(["scan", "binary-perceptron", "--grid", "alpha=0.5:0.5:1", "--set", "kappa=0",
+                     "--quantity", "local_entropy", *opts, "--out", str(tmp_path / "e.nc"),
+                     "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("replica: error:") and word in err[0], err
+
+
 def test_cli_scan_exit_codes(tmp_path, capsys):
     from solvers.cli import main
     ok = tmp_path / "ok.nc"
