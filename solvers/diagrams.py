@@ -249,7 +249,10 @@ class AlphaUResult:
         "converged"; "monotonic_up_to_hi" (monotonic at every α tried up to the top of
         the search interval); "not_monotonic_at_lo"; "curve_failed" (a curve needed for
         the bracket did not converge: the failing α and status are in
-        ``evaluations``).
+        ``evaluations``; on the upward search a failed curve is first bisected
+        against the last monotonic one, and the status is returned only if no
+        complete non-monotonic curve lies between them to within ``tol`` — then
+        ``bracket`` is (last monotonic α, first failed α)).
     success : bool
     message : str
     evaluations : list of dict
@@ -380,8 +383,27 @@ def alpha_u(model, kappa, *, reference="dense:y=20", distances=None, tol=1e-3,
             a = min(hi, a + step)
             sh = shape_m(a)
             if sh.status != "converged":
-                return out(None, (a_lo, a), "curve_failed",
-                           f"curve at alpha={a:.6g}: {sh.status} (last monotonic alpha {a_lo:.6g})")
+                # the dip appears below the load where the dense branch starts to end
+                # inside the distance window (kappa = 0, y = 20: alpha_U = 0.758, the
+                # 24-point curve ends from 0.768): bisect between the last monotonic
+                # curve and the failed one for a complete, non-monotonic curve
+                a_fail, st_fail = a, sh.status
+                while a_fail - a_lo > tol:
+                    mid = 0.5 * (a_lo + a_fail)
+                    sm = shape_m(mid)
+                    if sm.status != "converged":
+                        a_fail, st_fail = mid, sm.status
+                    elif sm.monotonic:
+                        a_lo = mid
+                    else:
+                        a_hi = mid
+                        break
+                if a_hi is None:
+                    return out(None, (a_lo, a_fail), "curve_failed",
+                               f"curves monotonic up to alpha={a_lo:.6g} and {st_fail} from "
+                               f"alpha={a_fail:.6g} (within tol): no complete non-monotonic "
+                               f"curve in between")
+                break
             if not sh.monotonic:
                 a_hi = a
                 break
