@@ -85,6 +85,43 @@ def test_alpha_u_line_position_at_kappa0(delta, flag):
         assert 0.015 < sh.argmin_distance < 0.05
 
 
+#: alpha_U(kappa = 0.1) of the dense y = 20 curves on DENSE_DISTANCES (alpha_u, tol
+#: 2e-3: monotonic at 0.669, not at 0.670; the 24-point curve ends, branch_ended, from
+#: ~0.68, where the RS dense branch folds back in d)
+ALPHA_U_K01_Y20 = 0.670
+
+
+@pytest.mark.parametrize("alpha, flag", [(0.66, True), (0.675, False)])
+def test_alpha_u_bracket_at_kappa_01(alpha, flag):
+    """kappa = 0.1 (alpha_c = 0.733): the dense y = 20 curve is monotonic at 0.66 and has
+    a dip at 0.675, both complete on the default grid. Before the fallback start
+    distances (solvers.local_entropy.DENSE_START_DISTANCES) the curve could not be
+    started above ~0.696 and alpha_u stopped at a lower bound."""
+    c = local_entropy(BP, {"alpha": alpha, "kappa": 0.1}, reference="dense:y=20",
+                      distances=DENSE_DISTANCES)
+    sh = curve_shape(c)
+    assert sh.status == "converged" and sh.monotonic is flag
+    if not flag:
+        assert 0.015 < sh.argmin_distance < 0.05
+    assert (alpha < ALPHA_U_K01_Y20) is flag
+
+
+@pytest.mark.slow
+def test_dense_curve_past_the_fold_ends_with_its_distance():
+    """Slow: a march that ends at a fold halves its step down to LOCAL_ENTROPY_MIN_STEP
+    (~30 s alone, 2 min on a shared core).
+(alpha, kappa) = (0.8, 0), below alpha_c = 0.833: the RS dense branch from the
+    anchor folds back in alpha at d = 0.05 (alpha = 0.779, y = 20); the curve now starts
+    at d = 0.1 and ends, branch_ended, at the fold in d (~0.063): converged values
+    above it, a status below, never start_failed."""
+    c = local_entropy(BP, {"alpha": 0.8, "kappa": 0.0}, reference="dense:y=20",
+                      distances=[0.03, 0.05, 0.1, 0.15])
+    assert c.status == ["branch_ended", "branch_ended", "converged", "converged"]
+    assert c.local_entropy[:2] == [None, None]
+    assert 0.05 < c.spinodal < 0.1
+    assert c.reference_saddle["start_distance"] == pytest.approx(0.1)
+
+
 @pytest.mark.slow
 def test_alpha_u_bisection_at_kappa0_and_below_capacity():
     """alpha_u finds ALPHA_U_Y20 within 3e-3 (tol 2e-3 plus the flatness of the
