@@ -21,7 +21,7 @@ root-found by :func:`solvers.diagrams.kappa_max`). Drawn in the (α, κ̃) plane
 Differences from the paper: RS throughout (the paper's Fig. 1 is RS too); κ̃ a fixed
 fraction 0.9 of κ_max instead of the limit κ̃ → κ_max (the curves at f = 0.9 and 0.98
 differ by < 3e-4 in S at α = 0.7, measured); coarse grids (11 distances on
-[0.001, 0.32], one load in the committed run).
+[0.001, 0.32], three loads in the committed run).
 
 Run: ``python -m figures margin_coalescence`` (first full run ~8 min on one core,
 curves cached in ``margin_coalescence_cache.json``); data ``margin_coalescence.json``.
@@ -48,10 +48,10 @@ FRACTIONS = (0.0, 0.5, 0.9)
 F_ALPHA_U = 0.9
 #: distance where the gap to the α = 0 bound is read
 D_GAP = 0.01
-#: full mode as run for the committed outputs: one load (each margin curve took 1–3 min
-#: on a shared core; α = 0.72 and the margin-route α_U did not finish in the time
-#: available — set "alphas": (0.5, 0.72) and "alpha_u_range": (0.70, 0.76) to run them)
-FULL = {"alphas": (0.5,), "kmax_alphas": np.round(np.linspace(0.3, 0.82, 14), 3),
+#: full mode as run for the committed outputs: three loads (each margin curve takes
+#: 1–3 min on a shared core); the margin-route α_U (several such curves near α ≈ 0.7–0.76)
+#: did not fit in the time available — set "alpha_u_range": (0.70, 0.76) to run it
+FULL = {"alphas": (0.5, 0.6, 0.7), "kmax_alphas": np.round(np.linspace(0.3, 0.82, 14), 3),
         "distances": tuple(float(v) for v in 10 ** np.linspace(-3, -0.5, 11)),
         "alpha_u_range": None, "tol": 3e-3}
 QUICK = {"alphas": (0.4,), "fractions": (0.0, 0.9), "kmax_alphas": np.array([0.4, 0.6, 0.8]),

@@ -11,7 +11,11 @@ for the α_U(κ) line, cf. its Fig. 2):
 * monotonic but far from the bound (the relative gap above that threshold);
 * non-monotonic: a dip at intermediate d (≈ 0.02–0.04 at κ = 0), the dense regions
   have broken up;
-* failed: the status of the curve (never hidden; drawn as crosses).
+* failed: the status of the curve (never hidden; drawn as crosses). Between α_U(κ)
+  and α_c(κ) this is ``branch_ended``: the RS dense branch continued from its anchor
+  folds back in d inside the distance window (at κ = 0, y = 20 it folds back in α at
+  fixed d = 0.05 at α = 0.779; the curve then starts at d = 0.1 or 0.2, see
+  ``solvers.local_entropy.DENSE_START_DISTANCES``, and ends at the fold distance).
 
 The line α_U(κ) is located by :func:`solvers.diagrams.alpha_u` (bracket on the
 monotonic flag, ``brentq`` on the smallest finite-difference slope, tolerance
@@ -57,7 +61,7 @@ TOL = 2e-3
 REL_GAP_CLOSE = 0.5
 FULL = {"alphas": np.round(np.arange(0.6, 0.851, 0.05), 3), "kappas": (0.0, 0.1, 0.2),
         "distances": DENSE_DISTANCES, "cap_kappas": np.linspace(0.0, 0.5, 11),
-        "alpha_u_kappas": (0.0, 0.1, 0.2), "ys": (10, 20, 40)}
+        "alpha_u_kappas": (0.0, 0.05, 0.1, 0.15, 0.2), "ys": (10, 20, 40)}
 #: half-width of the doubled-grid check around alpha_U(kappa = 0): the curves on 48
 #: distances at alpha_U -/+ DOUBLING_CHECK must be monotonic / not monotonic
 DOUBLING_CHECK = 3e-3
@@ -248,7 +252,7 @@ def main(quick=False, outdir=None):
     plot_wide_flat_minima(data, ax)
     out = save(fig, data, outdir, "wide_flat_minima")
     # ok: the capacity line and alpha_U(kappa = 0) were located; alpha_U at kappa > 0
-    # may end with a status (the dense start fails above the last monotonic alpha)
+    # may end with a status (then its bracket is in the data)
     out["ok"] = (data["alpha_u"][0]["status"] == "converged"
                  and all(s == "converged" for s in data["capacity"]["status"]))
     return out
