@@ -181,15 +181,24 @@ def _powers_of(term, z):
     return out
 
 
+def _regenerates(c, z):
+    """Whether differentiating ``c`` in z brings back a polynomial factor of z: a
+    Gaussian density whose argument depends on z (Gauss(a + b z)' = -(a + b z) Gauss),
+    e.g. the derivative of an H(a + b z) weight. Stein's lemma would then loop
+    (each round adds a power) and bury the term under a degree-8 polynomial."""
+    return any(g.args[0].has(z) for g in c.atoms(Gauss))
+
+
 def _stein(f, z, max_rounds):
-    """Rewrite E_z[f] so that no term carries an explicit polynomial factor of z."""
+    """Rewrite E_z[f] so that no term carries an explicit polynomial factor of z
+    (terms that would regenerate it, see :func:`_regenerates`, are left as they are)."""
     for _ in range(max_rounds):
         changed = False
         new_terms = []
         for t in sp.Add.make_args(f):
             for c, k in _powers_of(t, z):
-                if k == 0:
-                    new_terms.append(c)
+                if k == 0 or _regenerates(c, z):
+                    new_terms.append(c * z**k)
                 else:  # E[z^k c] = E[d/dz (z^(k-1) c)]
                     new_terms.append(sp.diff(c * z**(k - 1), z))
                     changed = True

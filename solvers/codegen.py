@@ -594,6 +594,16 @@ class CompiledModel:
         self._loaded = {}
         self._has_fp = None
         self._derived = {}
+        ff = fe.meta.get("fast_form") if backend == "numpy" else None
+        self._fast = None
+        if ff:  # an equivalent cheaper form, valid where ff["valid_if"] > 0 (FAST_FORM_MIN)
+            import dataclasses
+
+            from replica.free_energy import Term
+            terms = [Term(t.name, ff["terms"].get(t.name, t.expr), t.source) for t in fe.terms]
+            meta = {k: v for k, v in fe.meta.items() if k != "fast_form"}
+            self._fast = (CompiledModel(dataclasses.replace(  # not compile_model: holds _LOCK
+                fe, name=fe.name + "/fast", terms=terms, meta=meta), backend), ff["valid_if"])
 
     @property
     def has_fixed_point(self) -> bool:
@@ -700,6 +710,17 @@ class CompiledModel:
         for the quadrature error estimate).
         """
         env = self._env(x, controls)
+        if self._fast is not None and bundle in ("value", "gradient", "jacobian"):
+            fast, valid_if = self._fast
+            scope = list(self.free_energy.variables) + list(self.free_energy.controls)
+            ok = True
+            for key, expr in valid_if.items():
+                f, _ = self.derived(f"fast_form_{key}", lambda e=expr: (e, scope))
+                with np.errstate(all="ignore"):
+                    v = np.asarray(f(*env), dtype=float)
+                ok = ok and bool(np.all(v > C.FAST_FORM_MIN[key]))  # NaN: False
+            if ok:
+                return fast.evaluate(bundle, x, controls, nodes=nodes)
         level = self._level(bundle)
         if self.backend == "mpmath":
             with mpmath.workdps(C.MPMATH_DPS):

@@ -289,3 +289,66 @@ def test_cross_entropy_minimisers_lie_in_wider_minima_than_typical_solutions():
     assert all(s < bd for s, bd in zip(ce.local_entropy, ce.alpha0_bound))
     s_rs = solve_saddle("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}).free_entropy
     assert max(ce.local_entropy) <= s_rs + 1e-9
+
+
+# ------------------------------------------------------- collapsed (2-D) energetic term
+def _collapsed_quad(q1, t, qr, p, ka, kr):
+    """Independent scipy route of the collapsed form ∫Du H((x0 r − b u)/c) ln H(...)."""
+    from scipy import integrate, special
+    Hf = lambda v: 0.5 * special.erfc(v / math.sqrt(2))  # noqa: E731
+    phi = lambda v: math.exp(-v * v / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    a, b = t / math.sqrt(qr), (p - t) / math.sqrt(1 - qr)
+    r = math.sqrt(q1 - t * t / qr)
+    c = math.sqrt(r * r - b * b)
+
+    def inner(z):
+        x0 = (kr - math.sqrt(qr) * z) / math.sqrt(1 - qr)
+        f = lambda u: phi(u) * Hf((x0 * r - b * u) / c) * math.log(  # noqa: E731
+            Hf((ka - a * z - r * u) / math.sqrt(1 - q1)))
+        return integrate.quad(f, -12, 12, epsabs=1e-13, epsrel=1e-13, limit=400)[0] / Hf(x0)
+
+    return integrate.quad(lambda z: phi(z) * inner(z), -12, 12, epsabs=1e-12, epsrel=1e-12,
+                          limit=200)[0]
+
+
+def test_collapsed_energetic_term_against_quad_and_the_three_level_form(fp):
+    """The (x, y) pair collapsed to one direction (replica/franz_parisi.py,
+    ``_collapsed_energetic``): exact identity, so it must agree with an independent scipy
+    quad of the collapsed integral (1e-10: quad tolerances 1e-12/1e-13) and with the
+    3-level form (1e-9: the 3-level rule's own accuracy, see the tplquad test)."""
+    fe = fp.free_energy
+    fast = fe.meta["fast_form"]["terms"]["energetic"]
+    syms = list(fe.variables) + list(fe.controls)
+    q1, t, qr, p, ka, kr = 0.6, 0.3, 0.4, 0.5, 0.1, 0.3
+    vals = [q1, t, 1.0, 0.5, 0.5, 1.0, ka, kr, p, qr, 1.0]
+    ours = compile_expression(fast, syms)(*vals)
+    three = compile_expression(fe.term("energetic").expr, syms)(*vals)
+    assert abs(ours - _collapsed_quad(q1, t, qr, p, ka, kr)) < 1e-10
+    assert abs(ours - three) < 1e-9
+
+
+def test_compiled_model_switches_forms_where_the_variances_allow(fp):
+    """At a point of the α = 0.4 typical curve (d = 0.05: c² = 9e-3, r² = 0.55) the
+    compiled model evaluates the collapsed form; at the typical point (c = 0, where it
+    is 0/0) the 3-level form. Both agree with the 3-level form to 1e-12 in value and
+    5e-11 in the gradient (FAST_FORM_MIN in solvers.constants)."""
+    c = local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                      distances=[0.05])
+    assert c.success
+    x = np.array([c.variables[v][0] for v in fp.variables])
+    ctl = dict(alpha=0.4, kappa=0.0, kappa_ref=0.0, p=0.9, q_ref=c.reference_saddle["q_ref"],
+               qhat_ref=c.reference_saddle["qhat_ref"])
+    fast, _ = fp._fast
+    saved, fp._fast = fp._fast, None
+    try:
+        v3, g3, _ = fp.value_and_derivatives(x, ctl)
+    finally:
+        fp._fast = saved
+    v2, g2, _ = fast.value_and_derivatives(x, ctl)
+    v, g, _ = fp.value_and_derivatives(x, ctl)
+    assert v == v2 and np.array_equal(g, g2)  # dispatched to the collapsed form
+    assert abs(v2 - v3) < 1e-12 and np.max(np.abs(g2 - g3)) < 5e-11
+    q, qh, s = _rs(0.4, 0.0)
+    c0 = dict(ctl, p=q, q_ref=q, qhat_ref=qh)
+    v0, g0, _ = fp.value_and_derivatives([q, q, qh, qh, qh], c0)
+    assert abs(v0 - s) < 1e-9 and np.max(np.abs(g0)) < 1e-9  # the 3-level form there
