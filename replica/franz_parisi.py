@@ -171,6 +171,8 @@ def _collapsed_energetic(channel, ref_avg, x, alpha, z, V, a, b, c2):
     return {"terms": {"energetic": alpha * GaussianAverage(inner, z)},
             "valid_if": {"residual_variance": c2, "collapsed_variance": c2 + b**2,
                          "step_width": c2 / b**2},
+            # the constrained field's residual variance, under a square root in both forms
+            "domain": {"residual_variance": c2},
             "description": "energetic term with the (x, y) pair collapsed to one direction"}
 
 

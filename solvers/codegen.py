@@ -721,6 +721,16 @@ class CompiledModel:
                 ok = ok and bool(np.all(v > C.FAST_FORM_MIN[key]))  # NaN: False
             if ok:
                 return fast.evaluate(bundle, x, controls, nodes=nodes)
+            # ``domain``: variances under a square root in both forms; a negative one
+            # (beyond rounding) gives NaN either way (special.sqrt): skip the evaluation
+            for key, expr in self.free_energy.meta["fast_form"].get("domain", {}).items():
+                f, _ = self.derived(f"fast_form_domain_{key}", lambda e=expr: (e, scope))
+                with np.errstate(all="ignore"):
+                    v = np.asarray(f(*env), dtype=float)
+                if np.all(v < -C.SQRT_ROUNDING):
+                    n = len(self.variables)
+                    k = {"value": 1, "gradient": n, "jacobian": 1 + n + n * (n + 1) // 2}[bundle]
+                    return tuple(np.full(np.shape(v), np.nan) for _ in range(k))
         level = self._level(bundle)
         if self.backend == "mpmath":
             with mpmath.workdps(C.MPMATH_DPS):
