@@ -147,7 +147,9 @@ class KernelOverlap(sp.Function):
         return sp.diff(kernel_overlap(ACTIVATIONS[int(k)], _QARG), _QARG, int(n)).subs(_QARG, q)
 
     def _pythoncode(self, printer):
-        return printer._print(self.explicit())
+        # parenthesised: the node may be the base of a power (Q(t)**2), and the explicit
+        # kernel is a quotient ((...)/(π − 1)), which would otherwise bind as (...)/(π − 1)**2
+        return "(" + printer._print(self.explicit()) + ")"
 
     _numpycode = _scipycode = _mpmathcode = _pythoncode
 

@@ -248,3 +248,20 @@ def test_committee_local_entropy_figure_quick(tmp_path):
         assert out[key].exists()
     data = json.loads(out["data"].read_text())
     assert data["comparison"]["alpha=0.5"]["distances"] == [0.01, 0.05]
+
+
+def test_kernel_overlap_node_prints_with_parentheses():
+    """Regression: the explicit kernel is a quotient, so a power of the node, Q(t)**2,
+    printed without parentheses bound as (...)/(π − 1)**2 (found through the collapsed
+    Franz–Parisi form's variance Q(q) − Q(t)²/Q(q), which read 0.060 at q = t = 0.6
+    instead of 0). Compiled against SymPy's own evaluation at 20 digits; 1e-12."""
+    import sympy as sp
+    from replica.committee import KernelOverlap
+    from solvers.codegen import compile_expression
+    q, t = sp.symbols("q t", real=True)
+    for k in (0, 1):
+        for n in (0, 1, 2):
+            e = (KernelOverlap(q, k, n) - KernelOverlap(t, k, n)**2 / KernelOverlap(q, k, n)
+                 + 1 / KernelOverlap(t, k, n)**3)
+            got = float(compile_expression(e, [q, t])(0.6, 0.3))
+            assert abs(got - float(e.subs({q: 0.6, t: 0.3}).evalf(20))) < 1e-12
