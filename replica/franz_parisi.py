@@ -244,12 +244,8 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
     lz = channel.log_partition(om, VV).subs({om: m, VV: V})
     ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(oqr) * z, 1 - oqr)
     energetic = alpha * GaussianAverage(ref_avg, z)
-    # the collapsed form for perceptron channels only: with an output-overlap map
-    # (K → ∞ committees) the first continuation steps off the typical point fail with
-    # it (not understood yet), so committees keep the 3-level form
-    fast = None if getattr(channel, "output_overlap", None) else _collapsed_energetic(
-        channel, ref_avg, x, alpha, z, V,
-        a=ot / sp.sqrt(oqr), b=(op - ot) / sp.sqrt(1 - oqr), c2=resid**2)
+    fast = _collapsed_energetic(channel, ref_avg, x, alpha, z, V,
+                                a=ot / sp.sqrt(oqr), b=(op - ot) / sp.sqrt(1 - oqr), c2=resid**2)
 
     terms = [
         Term("coupling", coupling, _SRC),
