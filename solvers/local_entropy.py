@@ -289,10 +289,14 @@ def _solve(m, c, guess, coarse=False):
         g = guess * (1 + scale * np.array([1.0, -1.0, 2.0, -1.0, 0.5])[: len(guess)])
         # a good predictor converges in a few iterations; a bad one is cheaper to
         # replace by a shorter continuation step than to rescue
-        x, _, status, _ = _newton(_Counter(m, c, nodes), g, tol, C.LOCAL_ENTROPY_NEWTON_MAXITER,
-                                  max_backtracks=8)
+        x, it, status, _ = _newton(_Counter(m, c, nodes), g, tol, C.LOCAL_ENTROPY_NEWTON_MAXITER,
+                                   max_backtracks=8)
         if status == "converged":
             return x
+        if not (it <= 1 and status in ("non_finite", "singular_jacobian")):
+            # the perturbed retry is for a guess sitting exactly on a singular point
+            # (the typical point); a Newton run that failed later would fail again
+            return None
     return None
 
 
