@@ -114,11 +114,12 @@ SQRT_FLOOR = 1e-100
 #: secant predictor to stay inside the region where the residual variance of the
 #: constrained field is positive), smallest step before a branch is declared ended,
 #: and the number of steps of the continuation in the reference margin. The smallest
-#: step, 1e-4 in p (5e-5 in d), is the resolution of a reported branch end: below it
-#: the halving only spent evaluations (a curve ending at α = 0.7 took 56 s with 1e-5,
-#: 18 s with 1e-4); the first step off the typical point succeeds at ~3e-4.
+#: step must stay 1e-5: around high-margin references the domain where the residual
+#: variance is positive is thin at small d (c² ~ 1e-7 at d = 0.003) and the
+#: κ̃ = 0.5 curve at α = 0.4 ends at d = 0.005 with 1e-4; the price is paid at genuine
+#: branch ends (a typical curve ending at α = 0.7 takes ~55 s with 1e-5, 18 s with 1e-4).
 LOCAL_ENTROPY_MAX_STEP = 0.02
-LOCAL_ENTROPY_MIN_STEP = 1e-4
+LOCAL_ENTROPY_MIN_STEP = 1e-5
 LOCAL_ENTROPY_KAPPA_STEPS = 10
 #: Newton iterations per continuation point (a warm start converges in 3-6).
 LOCAL_ENTROPY_NEWTON_MAXITER = 15
