@@ -572,6 +572,14 @@ class CompiledModel:
     ``variables`` (order parameters, then conjugates); ``controls`` maps each control
     name to a float or an array broadcastable to ``batch``.
 
+    A free energy may carry an equivalent cheaper form, ``meta["fast_form"]`` = {"terms":
+    {term name: expression}, "valid_if": {name: expression}, "domain": {name: expression}}
+    (e.g. the collapsed Franz–Parisi energetic term, :mod:`replica.franz_parisi`). The
+    NumPy back end evaluates it for a batch where every ``valid_if`` expression exceeds
+    its minimum in ``constants.FAST_FORM_MIN``, returns NaN without evaluating where every
+    point has a negative ``domain`` variance, and evaluates the original form otherwise.
+    The mpmath back end always evaluates the original form.
+
     Attributes
     ----------
     name, variables, controls, observables : names (tuples of str)
