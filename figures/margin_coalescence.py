@@ -49,11 +49,11 @@ F_ALPHA_U = 0.9
 #: distance where the gap to the α = 0 bound is read
 D_GAP = 0.01
 #: full mode as run for the committed outputs: three loads (each margin curve takes
-#: 1–3 min on a shared core); the margin-route α_U (several such curves near α ≈ 0.7–0.76)
-#: did not fit in the time available — set "alpha_u_range": (0.70, 0.76) to run it
+#: 1–3 min on a shared core) and the margin-route α_U searched in [0.70, 0.76] (about
+#: 1 min: 0.7236 at κ̃ = 0.9 κ_max)
 FULL = {"alphas": (0.5, 0.6, 0.7), "kmax_alphas": np.round(np.linspace(0.3, 0.82, 14), 3),
         "distances": tuple(float(v) for v in 10 ** np.linspace(-3, -0.5, 11)),
-        "alpha_u_range": None, "tol": 3e-3}
+        "alpha_u_range": (0.70, 0.76), "tol": 3e-3}
 QUICK = {"alphas": (0.4,), "fractions": (0.0, 0.9), "kmax_alphas": np.array([0.4, 0.6, 0.8]),
          "distances": (0.01, 0.03, 0.1), "alpha_u_range": None}
 
@@ -195,7 +195,10 @@ def main(quick=False, outdir=None):
     fig, ax = new_figure(7.0, 4.6)
     plot_margin_coalescence(data, ax)
     out = save(fig, data, outdir, "margin_coalescence")
-    out["ok"] = (all(p["status"] == "converged" for p in data["points"])
+    # ok: every point converged or its RS branch genuinely ended before d = D_GAP
+    # (branch_ended: the typical curves at α = 0.6, 0.7, marked on the plot), i.e. no
+    # solver failure
+    out["ok"] = (all(p["status"] in ("converged", "branch_ended") for p in data["points"])
                  and all(r["status"] == "converged" for r in data["kappa_max"])
                  and data.get("alpha_u_margin", {"status": "converged"})["status"] == "converged")
     return out
