@@ -274,6 +274,47 @@ def alpha0_bound(prior, p):
     raise NotImplementedError(prior.name)
 
 
+def _check_distances(distances):
+    """The requested distances as a float array; ParameterError unless all in (0, 1/2)."""
+    d = np.asarray(distances, float).ravel()
+    if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
+        raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
+    return d
+
+
+def _make_curve(model, reference, controls, d, prior, names, status, S, res, xs, refsad,
+                d_typ, message, t0, spinodal=None, ext=None):
+    """The :class:`LocalEntropyCurve` of per-distance results (``d_typ`` None for dense
+    references: no typical distance; isolation and monotonicity are then judged on all
+    converged points)."""
+    n = len(d)
+    p_req = 1 - 2 * d
+    conv = [i for i in range(n) if status[i] == "converged"]
+    below = [i for i in conv if d_typ is None or d[i] <= d_typ]
+    iso = [d[i] for i in below if S[i] < 0]
+    mono = None
+    if len(below) >= 2:
+        vals = [S[i] for i in sorted(below, key=lambda i: d[i])]
+        mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
+    return LocalEntropyCurve(
+        model=model, reference=reference, controls=controls,
+        distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
+        local_entropy=[float(S[i]) if status[i] == "converged" else None for i in range(n)],
+        status=list(status),
+        residual=[float(res[i]) if res[i] is not None else None for i in range(n)],
+        variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
+                   for k, nm in enumerate(names)},
+        alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
+        reference_saddle=refsad,
+        typical_distance=float(d_typ) if d_typ is not None else None,
+        isolation_distance=float(max(iso)) if iso else None, monotonic=mono,
+        spinodal=spinodal,
+        external_entropy=[float(ext[i]) if ext is not None and status[i] == "converged"
+                          else None for i in range(n)],
+        success=all(st == "converged" for st in status),
+        message=message, seconds=time.perf_counter() - t0)
+
+
 def _solve(m, c, guess, coarse=False):
     """Newton from ``guess``; if the Jacobian there is singular/non-finite (e.g. exactly
     on the typical point, where two variances vanish), from slightly perturbed guesses.
@@ -449,42 +490,18 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     controls = validate_controls(rs, controls)
     kref = (parse_reference(reference, controls["kappa"])
             if y_dense is None and loss is None else None)
-    d = np.asarray(distances, float).ravel()
-    if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
-        raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
+    d = _check_distances(distances)
     prior = rs.free_energy.meta["prior"]
     p_req = 1 - 2 * d
     n = len(d)
 
+    curve_controls = ({**controls, "y": y_dense} if y_dense is not None else
+                      {**controls, **extra} if loss is not None else {**controls, "kappa_ref": kref})
+
     def result(status_list, S, res, xs, refsad, d_typ, message, spinodal=None, ext=None):
-        conv = [i for i in range(n) if status_list[i] == "converged"]
-        below = [i for i in conv if d[i] <= d_typ]
-        iso = [d[i] for i in below if S[i] < 0]
-        mono = None
-        if len(below) >= 2:
-            order = sorted(below, key=lambda i: d[i])
-            vals = [S[i] for i in order]
-            mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
-        names = m.variables
-        return LocalEntropyCurve(
-            model=model, reference=reference,
-            controls=({**controls, "y": y_dense} if y_dense is not None else
-                      {**controls, **extra} if loss is not None else {**controls, "kappa_ref": kref}),
-            distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
-            local_entropy=[float(S[i]) if status_list[i] == "converged" else None for i in range(n)],
-            status=list(status_list),
-            residual=[float(res[i]) if res[i] is not None else None for i in range(n)],
-            variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
-                       for k, nm in enumerate(names)},
-            alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
-            reference_saddle=refsad,
-            typical_distance=float(d_typ) if y_dense is None else None,
-            isolation_distance=float(max(iso)) if iso else None, monotonic=mono,
-            spinodal=spinodal,
-            external_entropy=[float(ext[i]) if ext is not None and status_list[i] == "converged"
-                              else None for i in range(n)],
-            success=all(s == "converged" for s in status_list),
-            message=message, seconds=time.perf_counter() - t0)
+        return _make_curve(model, reference, curve_controls, d, prior, m.variables, status_list,
+                           S, res, xs, refsad, d_typ if y_dense is None else None, message, t0,
+                           spinodal=spinodal, ext=ext)
 
     if y_dense is not None:
         return _dense_curve(m, controls, y_dense, d, p_req, result)
@@ -562,9 +579,7 @@ def _committee_curve(model, options, controls, reference, distances, t0):
                                           f"only reference='typical' is available, got {reference!r}")
     rs, m = fp_model(model, options)
     controls = validate_controls(rs, dict(controls) if isinstance(controls, dict) else controls)
-    d = np.asarray(distances, float).ravel()
-    if d.size == 0 or not np.all(np.isfinite(d)) or np.any(d <= 0) or np.any(d >= 0.5):
-        raise ParameterError("distances", "distances must be finite and in (0, 0.5)")
+    d = _check_distances(distances)
     prior = rs.free_energy.meta["prior"]
     p_req = 1 - 2 * d
     n = len(d)
@@ -582,26 +597,8 @@ def _committee_curve(model, options, controls, reference, distances, t0):
         status, S, res, xs = ["reference_failed"] * n, [None] * n, [None] * n, [None] * n
         spin, d_typ = None, float("nan")
         msg = f"the reference RS problem did not converge: {ref.message}"
-    conv = [i for i in range(n) if status[i] == "converged"]
-    below = [i for i in conv if d[i] <= d_typ]
-    iso = [d[i] for i in below if S[i] < 0]
-    mono = None
-    if len(below) >= 2:
-        vals = [S[i] for i in sorted(below, key=lambda i: d[i])]
-        mono = bool(all(b >= a - 1e-12 for a, b in zip(vals, vals[1:])))
-    return LocalEntropyCurve(
-        model=rs.free_energy.name, reference=reference, controls=dict(controls),
-        distance=[float(v) for v in d], overlap=[float(v) for v in p_req],
-        local_entropy=[float(S[i]) if status[i] == "converged" else None for i in range(n)],
-        status=list(status),
-        residual=[float(res[i]) if res[i] is not None else None for i in range(n)],
-        variables={nm: [float(xs[i][k]) if xs[i] is not None else None for i in range(n)]
-                   for k, nm in enumerate(m.variables)},
-        alpha0_bound=[float(v) for v in alpha0_bound(prior, p_req)],
-        reference_saddle=refsad, typical_distance=float(d_typ),
-        isolation_distance=float(max(iso)) if iso else None, monotonic=mono, spinodal=spin,
-        external_entropy=[None] * n, success=all(st == "converged" for st in status),
-        message=msg, seconds=time.perf_counter() - t0)
+    return _make_curve(rs.free_energy.name, reference, dict(controls), d, prior, m.variables,
+                       status, S, res, xs, refsad, d_typ, msg, t0, spinodal=spin)
 
 
 def _fp_point(m, x, c):
