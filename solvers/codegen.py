@@ -53,6 +53,7 @@ from replica.functions import GH, H, LogCosh2, LogH
 
 from . import committee as _committee
 from . import constants as C
+from . import prox as _prox
 from . import special
 
 __all__ = ["compile_model", "compile_expression", "CompiledModel", "cache_dir", "clear_memory_cache", "BUNDLES"]
@@ -105,10 +106,24 @@ _NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, 
 _NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d)" % int(e.args[0])
 
 
+def _prox_printer(alias, impl):
+    """Proximal-map nodes (replica.prox) -> solvers.prox (NumPy `_px`, mpmath `_px.MP`)."""
+    def method(self, e):
+        z, x, c, L = e.args
+        return "%s.%s(%s, %s, %s, %d)" % (alias, impl, self._print(z), self._print(x),
+                                          self._print(c), int(L))
+    return method
+
+
 @functools.partial(_with_runtime, alias="_mp")
 class _MpPrinter(MpmathPrinter):
     def _print_Heaviside(self, e):
         return "(mpmath.mpf(1) if (%s) > 0 else mpmath.mpf(0))" % self._print(e.args[0])
+
+
+for _node, _impl in (("MoreauEnvelope", "moreau"), ("ProxShift", "shift"), ("ProxCurvature", "curvature")):
+    setattr(_NumpyPrinter, "_print_" + _node, _prox_printer("_px", _impl))
+    setattr(_MpPrinter, "_print_" + _node, _prox_printer("_px.MP", _impl))
 
 
 def _function_source(exprs, argsyms, printer):
@@ -156,6 +171,16 @@ def _kinks(expr, var, acc, inner=()):
         if expr.exponent.has(var):
             _kinks(expr.exponent, var, acc, inner + (expr.var,))
         return
+    if hasattr(expr, "kink_points") and expr.args[0].has(var):
+        # nodes that are not smooth at known values of their first argument
+        # (replica.prox: the hinge's proximal map), split where that argument is linear
+        arg = expr.args[0]
+        slope = sp.diff(arg, var)
+        if not slope.has(var, *inner) and slope != 0 and not arg.has(*inner):
+            for pt in expr.kink_points():
+                root = sp.cancel((pt - arg.subs(var, 0)) / slope)
+                if all(root != r for r, _, _ in acc):
+                    acc.append((root, sp.Abs(slope), False))
     if isinstance(expr, _KINK_FUNCS):
         arg = expr.args[0]
         if arg.has(var):
@@ -283,8 +308,8 @@ def _build(exprs, scope, kind):
 
 
 # --------------------------------------------------------------------------- runtime
-_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special, "_cm": _committee}
-_NS_MP = {"mpmath": mpmath, "_mp": special.MP}
+_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special, "_cm": _committee, "_px": _prox}
+_NS_MP = {"mpmath": mpmath, "_mp": special.MP, "_px": _prox}
 
 
 def _load(spec, kind):

@@ -265,3 +265,12 @@ SCAN_MAX_BACKTRACKS = 8
 #: lost; saddles closer than 1e-8 to a bound are beyond the quadrature's accuracy
 #: anyway (1e-9 relative at 1 - q = 1e-6, see SHARP_TRANSITION).
 SCAN_BOUNDARY_GAP = 1e-8
+#: Proximal map of the cross-entropy (solvers.prox): safeguarded Newton on the
+#: stationarity condition stops when the step is below PROX_TOL·x (x the envelope
+#: parameter; the root lies in (0, x)). Newton converges quadratically from the first
+#: fixed-point step: 4-8 iterations reach 1e-15 on z in [-11, 11], γ up to 50, x in
+#: [0.01, 100] (tests/test_loss_zero_t.py checks 1e-13 against mpmath at 30 digits);
+#: bisection fallbacks halve the bracket, so 200 iterations cannot be exhausted by a
+#: convergent element (elements still not converged are NaN).
+PROX_TOL = 1e-15
+PROX_MAXITER = 200
