@@ -55,12 +55,15 @@ _SRC = ("Baldassi, Ingrosso, Lucibello, Saglietti, Zecchina, PRL 115, 128101 (20
 
 
 def replicated_local_entropy(prior: Prior, channel: Channel, name: str,
-                             description: str = "") -> FreeEnergy:
+                             description: str = "", y_free: bool = False) -> FreeEnergy:
     """Build Φ = φ/y of the replicated local entropy at finite y (module docstring).
 
     Controls: alpha, the channel's (kappa), ``y`` (number of real replicas per centre,
     y ≥ 1 — the local entropy of the *densest* regions is the y → ∞ limit) and ``p``
     (centre–replica overlap, d = (1-p)/2). ±1 weights only.
+
+    ``y_free=True``: y is a saddle-point variable instead of a control (the y* measure,
+    module docstring): stationarity of Φ in y is Σ = -y² ∂_yΦ = 0.
     """
     if prior.name != "binary":
         raise NotImplementedError(f"replicated local entropy is derived for ±1 weights, not {prior.name!r}")
@@ -75,8 +78,13 @@ def replicated_local_entropy(prior: Prior, channel: Channel, name: str,
     dqh = Conjugate("dqhat", domain=(0, None), latex=r"\delta\hat q", partner="dq", initial=0.4,
                     description="y (q1hat - q0hat)")
     alpha = Control("alpha", domain=(0, None), latex=r"\alpha", description="load P/N")
-    y = Control("y", domain=(1, None), latex="y",
-                description="replicas per centre (large-deviation exponent); y -> oo: densest regions")
+    if y_free:
+        y = OrderParameter("y", domain=(1, None), latex="y^*", initial=10.0,
+                           description="replicas per centre at which the external entropy "
+                                       "vanishes (Sigma(y*) = 0: the densest centres that exist)")
+    else:
+        y = Control("y", domain=(1, None), latex="y",
+                    description="replicas per centre (large-deviation exponent); y -> oo: densest regions")
     p = Control("p", domain=(-1, 1), latex="p", description="centre-replica overlap, d = (1-p)/2")
     z0, z1 = GaussVar("z0"), GaussVar("z1")
     om, V = sp.symbols("omega V", real=True)
@@ -114,8 +122,10 @@ def replicated_local_entropy(prior: Prior, channel: Channel, name: str,
                    "negative values mean the centres are exponentially rare"),
     ]
     return FreeEnergy(
-        name=name, terms=terms, order_parameters=(q1, dq), conjugates=(Sh, q1h, dqh),
-        controls=(alpha,) + tuple(channel.controls()) + (y, p), observables=observables,
+        name=name, terms=terms,
+        order_parameters=(q1, dq) + ((y,) if y_free else ()), conjugates=(Sh, q1h, dqh),
+        controls=(alpha,) + tuple(channel.controls()) + (() if y_free else (y,)) + (p,),
+        observables=observables,
         description=description,
         meta={"ansatz": "replicated-local-entropy", "prior": prior, "channel": channel,
               "load": "alpha", "overlap_control": "p"},

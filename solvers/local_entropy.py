@@ -327,7 +327,7 @@ def _solve(m, c, guess, coarse=False):
     nodes = C.LOCAL_ENTROPY_MARCH_NODES if coarse else None
     tol = C.LOCAL_ENTROPY_MARCH_TOL if coarse else C.SOLVER_TOL
     for scale in (0.0, 1e-6):
-        g = guess * (1 + scale * np.array([1.0, -1.0, 2.0, -1.0, 0.5])[: len(guess)])
+        g = guess * (1 + scale * np.resize([1.0, -1.0, 2.0, -1.0, 0.5], len(guess)))
         # a good predictor converges in a few iterations; a bad one is cheaper to
         # replace by a shorter continuation step than to rescue
         x, it, status, _ = _newton(_Counter(m, c, nodes), g, tol, C.LOCAL_ENTROPY_NEWTON_MAXITER,
