@@ -274,3 +274,9 @@ SCAN_BOUNDARY_GAP = 1e-8
 #: convergent element (elements still not converged are NaN).
 PROX_TOL = 1e-15
 PROX_MAXITER = 200
+#: Zero-temperature loss reference (solvers.local_entropy._ground_state): the x̃
+#: equation α E v*(z; x̃)² = 2/π is bracketed from [0.1, 10] by factors of 8 up to
+#: LOSS_T0_X_MAX. x̃ grows like exp(4γ sqrt(2/(πα)))-ish for the cross-entropy at small α
+#: (6256 at α = 0.4, γ = 5); beyond 1e9 the reference is not isolated in practice.
+LOSS_T0_X_BRACKET = (0.1, 10.0)
+LOSS_T0_X_MAX = 1e9

@@ -228,23 +228,37 @@ _DENSE_CACHE = {}
 _LOSS_CACHE = {}
 
 
-def fp_loss_model(name, loss):
+def fp_loss_model(name, loss, zero_temperature=False):
     """(compiled RS model ``name``, compiled RS model of the reference — same prior, Gibbs
-    measure of ``loss`` — and the compiled Franz–Parisi model around it)."""
-    if (name, loss) not in _LOSS_CACHE:
+    measure of ``loss`` — and the compiled Franz–Parisi model around it).
+
+    ``zero_temperature=True``: the β → ∞ limit (:mod:`replica.minimisers`): the reference
+    model is the zero-temperature RS free entropy per β (variables x, rhat) and the
+    Franz–Parisi model has variables (q1, rho, q1hat, tau, ehat); ±1 weights only."""
+    key = (name, loss, bool(zero_temperature))
+    if key not in _LOSS_CACHE:
         from replica.ansatz import replica_symmetric
         from replica.components import LossChannel
         rs = get_model(name)
         meta = rs.meta
         if type(meta.get("channel")) is not MarginChannel:
             raise ParameterError("model", f"local entropy needs a margin-channel model; {name} is not")
-        ref = replica_symmetric(meta["prior"], LossChannel(loss), f"{meta['prior'].name}-{loss}",
-                                f"{meta['prior'].name} weights, Gibbs measure of the {loss} loss")
-        fe = franz_parisi(meta["prior"], meta["channel"], LossChannel(loss, prefix="ref_"),
-                          f"{name}/franz-parisi-{loss}",
-                          f"Franz–Parisi entropy around minimisers of the {loss} loss, {name}")
-        _LOSS_CACHE[(name, loss)] = (compile_model(rs), compile_model(ref), compile_model(fe))
-    return _LOSS_CACHE[(name, loss)]
+        if zero_temperature:
+            from replica.minimisers import franz_parisi_minimisers, loss_ground_state
+            if meta["prior"].name != "binary":
+                raise ParameterError("beta_ref", f"beta_ref = inf (loss minimisers) is derived for "
+                                                 f"±1 weights; {name} has {meta['prior'].name} weights")
+            ref = loss_ground_state(meta["prior"], LossChannel(loss), f"{meta['prior'].name}-{loss}-T0")
+            fe = franz_parisi_minimisers(meta["prior"], meta["channel"], LossChannel(loss, prefix="ref_"),
+                                         f"{name}/franz-parisi-{loss}-T0")
+        else:
+            ref = replica_symmetric(meta["prior"], LossChannel(loss), f"{meta['prior'].name}-{loss}",
+                                    f"{meta['prior'].name} weights, Gibbs measure of the {loss} loss")
+            fe = franz_parisi(meta["prior"], meta["channel"], LossChannel(loss, prefix="ref_"),
+                              f"{name}/franz-parisi-{loss}",
+                              f"Franz–Parisi entropy around minimisers of the {loss} loss, {name}")
+        _LOSS_CACHE[key] = (compile_model(rs), compile_model(ref), compile_model(fe))
+    return _LOSS_CACHE[key]
 
 
 def dense_model(name):
@@ -473,20 +487,14 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     y_dense, loss = parse_dense(reference), parse_loss(reference)
     if y_dense is not None:
         rs, m = dense_model(model)
-    elif loss is not None:
-        rs, ref_rs, m = fp_loss_model(model, loss[0])
-    else:
+    elif loss is None:
         rs, m = fp_model(model)
     controls = dict(controls) if isinstance(controls, dict) else controls
     extra = {}
     if loss is not None:
-        if "beta_ref" not in controls:
-            raise ParameterError("beta_ref", "a loss reference needs beta_ref, the inverse "
-                                             "temperature of its Gibbs measure (large: loss minimisers)")
-        b = controls.pop("beta_ref")
-        if not (isinstance(b, (int, float)) and math.isfinite(b) and b > 0):
-            raise ParameterError("beta_ref", f"beta_ref must be a finite number > 0, got {b!r}")
-        extra = {"beta_ref": float(b), f"{loss[0]}_{_loss_param(loss[0])}": loss[1]}
+        extra = {"beta_ref": _check_beta_ref(controls), f"{loss[0]}_{_loss_param(loss[0])}": loss[1]}
+        controls.pop("beta_ref")
+        rs, ref_rs, m = fp_loss_model(model, loss[0], zero_temperature=math.isinf(extra["beta_ref"]))
     controls = validate_controls(rs, controls)
     kref = (parse_reference(reference, controls["kappa"])
             if y_dense is None and loss is None else None)
@@ -505,6 +513,8 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
 
     if y_dense is not None:
         return _dense_curve(m, controls, y_dense, d, p_req, result)
+    if loss is not None and math.isinf(extra["beta_ref"]):
+        return _loss_curve_zero_t(rs, ref_rs, m, controls, loss, p_req, result)
     if loss is not None:
         return _loss_curve(rs, ref_rs, m, controls, loss, extra["beta_ref"], p_req, result)
 
@@ -866,5 +876,104 @@ def _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
     x0 = np.array([q, p0, qh, math.sqrt(qht * qh), math.sqrt(qht * qh)])
     base = {"alpha": a, "kappa": controls["kappa"], f"ref_{pname}": loss[1], "ref_beta": beta,
             "q_ref": qt, "qhat_ref": qht}
+    status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
+    return result(status, S, res, xs, refsad, (1 - p0) / 2, msg, spinodal=spin)
+
+
+def _check_beta_ref(controls):
+    """beta_ref from ``controls`` as a float: a number > 0, or +inf (the loss minimisers,
+    :mod:`replica.minimisers`); ParameterError naming ``beta_ref`` otherwise."""
+    if not isinstance(controls, dict) or "beta_ref" not in controls:
+        raise ParameterError("beta_ref", "a loss reference needs beta_ref, the inverse temperature "
+                                         "of its Gibbs measure (beta_ref=inf: the loss minimisers)")
+    b = controls["beta_ref"]
+    if isinstance(b, str) and b.strip().lower() in ("inf", "+inf", "infinity"):
+        b = math.inf
+    if isinstance(b, bool) or not isinstance(b, (int, float)) or math.isnan(b) or b <= 0 \
+            or b == -math.inf:
+        raise ParameterError("beta_ref", f"beta_ref must be a number > 0 or inf, got {b!r}")
+    return float(b)
+
+
+def _ground_state(ref_rs, a, pname, val):
+    """The reference's zero-temperature RS saddle (x̃, r̂) (:func:`replica.minimisers.loss_ground_state`).
+
+    On r̂ = √(2/π)/x̃ the x-equation reads g(x̃) = α E_z v*(z; x̃)² − 2/π = 2x̃² ∂φ0/∂x = 0,
+    with α E v*² increasing in x̃ (v* grows with x̃); g is bracketed by doubling x̃ from
+    ``LOSS_T0_X_BRACKET`` and solved by brentq, then polished by Newton on (x̃, r̂)
+    (status and residual of the full saddle). No sign change up to ``LOSS_T0_X_MAX``:
+    the ground states have zero loss and are not isolated (hinge below (2/π) α_c of the
+    spherical perceptron at its margin): None with a message."""
+    from scipy.optimize import brentq
+    c = {"alpha": a, pname: val}
+    rhat = lambda x: math.sqrt(2 / math.pi) / x  # noqa: E731
+
+    def g(x):
+        return 2 * x * x * float(ref_rs.gradient([x, rhat(x)], c)[0])
+
+    lo, hi = C.LOSS_T0_X_BRACKET
+    glo = g(lo)
+    while glo > 0 and lo > 1e-12:
+        lo, glo = lo / 8, g(lo / 8)
+    ghi = g(hi)
+    while ghi < 0 and hi < C.LOSS_T0_X_MAX:
+        hi, ghi = hi * 8, g(hi * 8)
+    if not (glo < 0 < ghi):
+        return None, (f"no isolated loss minimiser: alpha E v*^2 < 2/pi up to x = {hi:.3g} "
+                      f"(zero-loss ground states, e.g. the hinge below its RS q -> 1 load; "
+                      f"use a margin=K reference or a finite beta_ref)")
+    x = brentq(g, lo, hi, xtol=1e-14, rtol=1e-15)
+    res = solve_saddle(ref_rs, c, x0=[x, rhat(x)], method="newton")
+    return res, res.message
+
+
+def _loss_curve_zero_t(rs, ref_rs, m, controls, loss, p_req, result):
+    """Franz–Parisi curve around the minimisers of a loss (beta_ref = inf;
+    :func:`replica.minimisers.franz_parisi_minimisers`).
+
+    1. The reference's T = 0 saddle (x̃, r̂) (:func:`_ground_state`).
+    2. The exact starting point: with the constrained problem's RS saddle (q, q̂),
+       ρ = ε̂ = 0, q1 = q, q̂1 = q̂ makes Φ∞ = s_RS(α, κ) for every (τ, p) (the constrained
+       field is N(0, q) whatever p; the entropic field is N(0, q̂)); the q1, q̂1
+       equations hold there, and the ρ and ε̂ equations fix (τ, p*) — solved as a 2-D
+       root (scipy hybr) of the compiled gradient. p* is the overlap of typical solutions
+       with the minimiser, and the top of the curve (dΦ∞/dp = −ε̂ = 0 there).
+    3. Continuation in p from p* in both directions (:func:`_march_both`).
+    """
+    from scipy.optimize import root
+    n = len(p_req)
+    fail = [None] * n
+    a, pname = controls["alpha"], _loss_param(loss[0])
+    ref, msg = _ground_state(ref_rs, a, pname, loss[1])
+    refsad = {"x_ref": None, "rhat_ref": None, "energy": None, "loss": loss[0], pname: loss[1],
+              "beta_ref": math.inf, "status": "no_isolated_minimiser" if ref is None else ref.status}
+    if ref is not None:
+        xr, rr = ref.order_parameters["x"], ref.conjugates["rhat"]
+        refsad.update(x_ref=xr, rhat_ref=rr, free_entropy_over_beta=ref.free_entropy,
+                      energy=float(ref_rs.observables_at([xr, rr], {"alpha": a, pname: loss[1]})["energy"]))
+    own = solve_saddle(rs, controls)
+    if ref is None or not (ref.success and own.success):
+        bad = msg if ref is None or not ref.success else own.message
+        return result(["reference_failed"] * n, fail, fail, fail, refsad, float("nan"),
+                      f"an RS problem did not converge: {bad}")
+    q, qh = own.order_parameters["q"], own.conjugates["qhat"]
+    base = {"alpha": a, "kappa": controls["kappa"], f"ref_{pname}": loss[1], "x_ref": xr, "rhat_ref": rr}
+    iv = {v: i for i, v in enumerate(m.variables)}
+
+    def eqs(u):
+        tau, p = u
+        x = np.zeros(len(m.variables))
+        x[iv["q1"]], x[iv["q1hat"]], x[iv["tau"]] = q, qh, tau
+        gr = m.gradient(x, {**base, "p": p})
+        return [gr[iv["rho"]], gr[iv["ehat"]]]
+
+    sol = root(eqs, [0.5 * math.sqrt(qh), 0.5 * math.sqrt(q)], method="hybr", options={"xtol": 1e-13})
+    tau0, p0 = (float(v) for v in sol.x)
+    if not (sol.success and abs(tau0) < math.sqrt(qh) and 0 < p0 < math.sqrt(q)):
+        return result(["reference_failed"] * n, fail, fail, fail, refsad, float("nan"),
+                      f"no typical point (tau, p*) around the minimiser: {sol.message}")
+    x0 = np.zeros(len(m.variables))
+    x0[iv["q1"]], x0[iv["q1hat"]], x0[iv["tau"]] = q, qh, tau0
+    refsad["typical_overlap"] = p0
     status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
     return result(status, S, res, xs, refsad, (1 - p0) / 2, msg, spinodal=spin)
