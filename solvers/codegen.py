@@ -150,6 +150,19 @@ def _top_averages(expr, acc):
         _top_averages(a, acc)
 
 
+def _add_kink(acc, root, slope, smoothed):
+    """Record a kink; an exact kink at the position of a smoothed one replaces it (else
+    the smoothed entry, dropped at run time where it is not sharp, would hide the exact
+    kink: e.g. ln 2cosh(√q̂ z) of the entropic term and a smoothed step of the energetic
+    term both at z = 0 in the RS loss model, whose z axis then fell back to Hermite)."""
+    for i, (r, _, sm) in enumerate(acc):
+        if r == root:
+            if sm and not smoothed:
+                acc[i] = (root, slope, False)
+            return
+    acc.append((root, slope, smoothed))
+
+
 def _kinks(expr, var, acc, inner=()):
     """(zero, |slope|) of linear-in-var arguments of kink functions.
 
@@ -179,8 +192,7 @@ def _kinks(expr, var, acc, inner=()):
         if not slope.has(var, *inner) and slope != 0 and not arg.has(*inner):
             for pt in expr.kink_points():
                 root = sp.cancel((pt - arg.subs(var, 0)) / slope)
-                if all(root != r for r, _, _ in acc):
-                    acc.append((root, sp.Abs(slope), False))
+                _add_kink(acc, root, sp.Abs(slope), False)
     if isinstance(expr, _KINK_FUNCS):
         arg = expr.args[0]
         if arg.has(var):
@@ -192,8 +204,7 @@ def _kinks(expr, var, acc, inner=()):
                 eff = sp.Abs(slope)
                 if cs:
                     eff = eff / sp.sqrt(1 + sum(c**2 for c in cs))
-                if all(root != r for r, _, _ in acc):
-                    acc.append((root, eff, bool(inner)))
+                _add_kink(acc, root, eff, bool(inner))
     for a in expr.args:
         _kinks(a, var, acc, inner)
 
