@@ -442,11 +442,6 @@ def tree_committee(prior, K, activation, name=None):
         f"Tree committee machine, K={Ks} {activation} hidden units, {prior.name} weights, "
         f"output margin 0, RS ({_BHS}; {_BMZ}).")
     fe.meta["committee"] = {"K": Ks, "activation": activation}
-    if isinstance(ch, TreeCommitteeChannel) and activation == "relu":
-        # only the q -> 1 limit exists for finite-K ReLU (ReluCommitteeLogZ): the
-        # capacity has no finite-q numerical cross-check at run time (the tests check
-        # the min-cost average against closed forms at K = 2 and the K -> inf value)
-        fe.meta["q_to_one_check"] = False
     if isinstance(ch, TreeCommitteeChannel) and ch.K > 1:
         # the K-field average is a quasi-Monte Carlo estimate (solvers.committee): its
         # error (~1e-5 at K = 3, measured against a product quadrature) is far above

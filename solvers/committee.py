@@ -49,13 +49,13 @@ import math
 import threading
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import erfcx, log_ndtr, ndtri
 from scipy.stats import qmc
 
 from . import constants as C
 
 __all__ = ["sign_logz", "sign_logz_stderr", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
-           "points_scale", "qmc_points"]
+           "relu_logz_stderr", "points_scale", "qmc_points"]
 
 _STATE = threading.local()
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -72,8 +72,11 @@ def points_scale(factor):
         _STATE.scale = old
 
 
-def _n_points(K):
-    base = C.COMMITTEE_QMC_POINTS if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K
+def _n_points(K, relu=False):
+    if relu:
+        base = C.RELU_QMC_POINTS if K <= 21 else C.RELU_QMC_POINTS_LARGE_K
+    else:
+        base = C.COMMITTEE_QMC_POINTS if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K
     return base * getattr(_STATE, "scale", 1)
 
 
@@ -321,12 +324,9 @@ def _relu_cost(z, n_plus):
 @functools.lru_cache(maxsize=64)
 def _relu_min_cost(K):
     n = C.COMMITTEE_QMC_POINTS * 4 if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K * 4
-    z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
-    if K % 2 == 0:  # balanced readout: both labels give the same average
-        means = np.array([_relu_cost(zr, K // 2).mean() for zr in z])
-    else:  # label +1: ceil(K/2) units read with +1; label -1: floor(K/2)
-        means = np.array([0.5 * (_relu_cost(zr, (K + 1) // 2).mean() + _relu_cost(zr, K // 2).mean())
-                          for zr in z])
+    # even K: balanced readout, both labels give the same average; odd K: label +1 has
+    # ceil(K/2) units read with +1, label -1 floor(K/2) (the first columns win)
+    means = _relu_costs(K, n).mean(axis=0).mean(axis=1)
     R = len(means)
     return float(means.mean()), float(means.std(ddof=1) / math.sqrt(R))
 
@@ -340,13 +340,398 @@ def relu_min_cost(K):
     return np.asarray(_relu_min_cost(int(K))[0])
 
 
+# --------------------------------------------------------------------------- ReLU, finite q
+# (derivation and accuracy: module docstring, section "ReLU committee at finite q")
+
+def _log_scaled_ncdf(w):
+    r""":math:`\ln(e^{w^2/2}\Phi(w))` for complex w (principal branch), without overflow:
+    :math:`e^{w^2/2}\Phi(w) = \tfrac12\,\mathrm{erfcx}(-w/\sqrt2)`; where Re w ≫ 0 and
+    :math:`e^{\zeta^2}` would overflow, :math:`\mathrm{erfcx}(\zeta) = 2e^{\zeta^2} -
+    \mathrm{erfcx}(-\zeta)` in logs."""
+    zeta = -np.asarray(w, dtype=complex) / math.sqrt(2.0)
+    big = (zeta.real < 0) & ((zeta.real**2 - zeta.imag**2) > 300.0)
+    with np.errstate(all="ignore"):
+        if not big.any():
+            return np.log(0.5 * erfcx(zeta))
+        out = np.log(0.5 * erfcx(np.where(big, 0.0, zeta)))
+        zb = zeta[big]
+        out[big] = zb * zb + np.log1p(-0.5 * np.exp(-zb * zb) * erfcx(-zb))
+    return out
+
+
+def _log_scaled_ncdf_real(w):
+    """Real-argument version of :func:`_log_scaled_ncdf`."""
+    w = np.asarray(w, dtype=float)
+    with np.errstate(all="ignore"):
+        neg = np.log(0.5 * erfcx(-np.minimum(w, 0.0) / math.sqrt(2.0)))
+        pos = 0.5 * w * w + log_ndtr(np.maximum(w, 0.0))
+    return np.where(w < 0, neg, pos)
+
+
+def _tilt_ratios(w):
+    r"""k1 = w + φ(w)/Φ(w) > 0 and k2 = 1 + w k1, real w: for a plus unit,
+    g'/g and g''/g in c at w = u + c (module docstring). For w < −30 the asymptotic
+    series −(1/w)(1 − 2/w² + 10/w⁴) avoids the cancellation (only the contour's
+    position uses them: its accuracy does not enter the estimate)."""
+    with np.errstate(all="ignore"):
+        k1 = w + math.sqrt(2.0 / math.pi) / erfcx(-w / math.sqrt(2.0))
+    wa = np.minimum(w, -1.0)
+    k1 = np.where(w < -30.0, -(1.0 - 2.0 / wa**2 + 10.0 / wa**4) / wa, k1)
+    return k1, 1.0 + w * k1
+
+
+def _relu_contour(up, um):
+    r"""Saddle point c > 0 of :math:`h(c) = \ln M_-(c) + \ln G_+(c) - \ln c` (convex) per
+    row, by safeguarded Newton in ln c, and the scale :math:`b = h''(c)^{-1/2}` of the
+    tangent map of the contour. ``up``, ``um``: (M, n±) rescaled means u = a z."""
+    M = up.shape[0]
+    up_, um_, lm_p_, lm_m_ = up, um, log_ndtr(-up), log_ndtr(-um)
+
+    def derivs(c, rows):
+        up, um, lm_p, lm_m = up_[rows], um_[rows], lm_p_[rows], lm_m_[rows]
+        cc = c[:, None]
+        w = um - cc                         # minus units: h'/h = -k1(u - c), h''/h = k2
+        lh = -0.5 * um**2 + _log_scaled_ncdf_real(w)
+        hM = np.exp(lh - np.logaddexp(lm_m, lh))
+        k1, k2 = _tilt_ratios(w)
+        d1m, d2m = -hM * k1, hM * k2
+        w = up + cc                         # plus units: g'/g = k1(u + c), g''/g = k2
+        lg = -0.5 * up**2 + _log_scaled_ncdf_real(w)
+        lgM = lg - np.logaddexp(lm_p, lg)
+        gM = np.exp(lgM)
+        k1, k2 = _tilt_ratios(w)
+        x = lg - lm_p
+        s = -np.log1p(np.exp(x)).sum(axis=1)           # ln prod(m/M) <= 0
+        # ln(1 - prod(m/M)) = ln(G_+/prod M), accurate also when it is tiny
+        lneg = np.where(x.max(axis=1) < -30.0, np.logaddexp.reduce(x, axis=1),
+                        np.log(-np.expm1(np.minimum(s, -1e-300))))
+        wk = np.exp(lgM - lneg[:, None])    # (g_k/M_k) prod M / G_+
+        G1 = (wk * k1).sum(axis=1)
+        S1 = (gM * k1).sum(axis=1)
+        G2 = (wk * k2).sum(axis=1) + G1 * S1 - (wk * gM * k1**2).sum(axis=1) - G1**2
+        return (d1m.sum(axis=1) + G1 - 1.0 / c,
+                (d2m - d1m**2).sum(axis=1) + G2 + 1.0 / c**2)
+
+    # Newton in t = ln c, steps capped at 2 (h is convex in c; far from the saddle the
+    # uncapped step in t is ~1 anyway), bisection if it leaves the bracket; rows stop
+    # when |Δt| < 1e-9 (the position only moves the quadrature error)
+    lo, hi, t = np.full(M, -25.0), np.full(M, 25.0), np.zeros(M)
+    act = np.arange(M)
+    with np.errstate(all="ignore"):
+        for _ in range(C.RELU_CONTOUR_NEWTON_MAXITER):
+            ta = t[act]
+            hp, hpp = derivs(np.exp(ta), act)
+            lo[act] = np.where(hp < 0, ta, lo[act])
+            hi[act] = np.where(hp < 0, hi[act], ta)
+            tn = ta - np.clip(hp / (hpp * np.exp(ta)), -2.0, 2.0)
+            tn = np.where((tn > lo[act]) & (tn < hi[act]) & np.isfinite(tn), tn, 0.5 * (lo[act] + hi[act]))
+            t[act] = tn
+            act = act[np.abs(tn - ta) >= 1e-9]
+            if len(act) == 0:
+                break
+        c = np.exp(t)
+        cc = c[:, None]
+        # scale of the contour: per-unit tilted variances (not h''(c), which also holds
+        # the between-component variance of G_+ where the tilt switches a unit on: there
+        # h'' can be ~100 with components of unit width)
+        hM = np.exp(-0.5 * um**2 + _log_scaled_ncdf_real(um - cc)
+                    - np.logaddexp(lm_m_, -0.5 * um**2 + _log_scaled_ncdf_real(um - cc)))
+        k1, k2 = _tilt_ratios(um - cc)
+        var = (hM * k2 - (hM * k1)**2).sum(axis=1)
+        lg = -0.5 * up**2 + _log_scaled_ncdf_real(up + cc)
+        gM = np.exp(lg - np.logaddexp(lm_p_, lg))
+        k1, k2 = _tilt_ratios(up + cc)
+        var = var + (gM * k2 - (gM * k1)**2).sum(axis=1) + 1.0 / c**2
+    b = 1.0 / np.sqrt(var)
+    b = np.where(np.isfinite(b) & (b > 0), b, c)
+    return c, b
+
+
+@functools.lru_cache(maxsize=4)
+def _contour_rule(n):
+    """Gauss–Legendre on φ ∈ [0, π/2] for y = b tan φ."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    phi = (t + 1) * math.pi / 4
+    return np.tan(phi), w * math.pi / 4 / np.cos(phi)**2
+
+
+def _jmul(A, B):
+    """Product of two jets (ln X, X'/X, X''/X)."""
+    return A[0] + B[0], A[1] + B[1], A[2] + B[2] + 2 * A[1] * B[1]
+
+
+def _jadd(A, B):
+    """Sum of two jets (complex logs: the larger real part is the scale)."""
+    Lm = np.where(A[0].real >= B[0].real, A[0], B[0])
+    Lm = np.where(np.isfinite(Lm.real), Lm, 0.0)
+    ea, eb = np.exp(A[0] - Lm), np.exp(B[0] - Lm)
+    tot = ea + eb
+    wa, wb = ea / tot, eb / tot
+    return Lm + np.log(tot), wa * A[1] + wb * B[1], wa * A[2] + wb * B[2]
+
+
+def _m_jet(u, z):
+    """Jet in a of m = Φ(−u), u = a z: m' = −z φ(u), m'' = z² u φ(u)."""
+    lm = log_ndtr(-u)
+    r = np.exp(-0.5 * u * u - _LOG_SQRT_2PI - lm)
+    return lm, -z * r, z * z * u * r
+
+
+def _rjmul(A, B):
+    """Product of two real c-jets (ln X, X'/X, X''/X)."""
+    return A[0] + B[0], A[1] + B[1], A[2] + B[2] + 2 * A[1] * B[1]
+
+
+def _esp(units, k, mul, add):
+    """Jet of G^(k) = E[e^{θ S_+}; exactly k plus units active] = Σ_{|A|=k} Π_{A} g Π_{not A} m
+    by the elementary-symmetric recursion E_j ← E_j m_l + E_{j-1} g_l (j ≤ k), on jets."""
+    E = [None] * (k + 1)
+    for n, (mj, gj) in enumerate(units):
+        for j in range(min(n + 1, k), -1, -1):
+            a = mul(E[j], mj) if (E[j] is not None) else None
+            if j == 0:
+                E[0] = mj if n == 0 else a
+                continue
+            if n == 0 and j == 1:
+                E[1] = gj
+                continue
+            b = mul(E[j - 1], gj) if E[j - 1] is not None else None
+            E[j] = b if a is None else (a if b is None else add(a, b))
+    return E[k]
+
+
+def _relu_components(up, um, k):
+    r"""Saddle point c_k of :math:`h_k(c) = \ln M_-(c) + \ln G^{(k)}(c) - \ln c` (the
+    component with exactly k plus units active; convex), its scale
+    :math:`b_k = h_k''(c_k)^{-1/2}` and the saddle-point estimate of ln P_k (used only to
+    skip negligible components). Safeguarded Newton in ln c, per row."""
+    M = up.shape[0]
+    lm_p, lm_m = log_ndtr(-up), log_ndtr(-um)
+
+    def derivs(c, rows):
+        cc = c[:, None]
+        w = um[rows] - cc
+        lh = -0.5 * um[rows]**2 + _log_scaled_ncdf_real(w)
+        lM = np.logaddexp(lm_m[rows], lh)
+        hM = np.exp(lh - lM)
+        k1, k2 = _tilt_ratios(w)
+        d1m, d2m = -hM * k1, hM * k2
+        w = up[rows] + cc
+        lg = -0.5 * up[rows]**2 + _log_scaled_ncdf_real(w)
+        k1, k2 = _tilt_ratios(w)
+        z0 = np.zeros(len(rows))
+        units = [((lm_p[rows, l], z0, z0), (lg[:, l], k1[:, l], k2[:, l])) for l in range(up.shape[1])]
+        L, D1, D2 = _esp(units, k, _rjmul, lambda A, B: _combine([A, B]))
+        h = lM.sum(axis=1) + L - np.log(c)
+        return (h, d1m.sum(axis=1) + D1 - 1.0 / c,
+                (d2m - d1m**2).sum(axis=1) + D2 - D1**2 + 1.0 / c**2)
+
+    lo, hi, t = np.full(M, -25.0), np.full(M, 25.0), np.zeros(M)
+    act = np.arange(M)
+    with np.errstate(all="ignore"):
+        for _ in range(C.RELU_CONTOUR_NEWTON_MAXITER):
+            ta = t[act]
+            _, hp, hpp = derivs(np.exp(ta), act)
+            lo[act] = np.where(hp < 0, ta, lo[act])
+            hi[act] = np.where(hp < 0, hi[act], ta)
+            tn = ta - np.clip(hp / (hpp * np.exp(ta)), -2.0, 2.0)
+            tn = np.where((tn > lo[act]) & (tn < hi[act]) & np.isfinite(tn), tn, 0.5 * (lo[act] + hi[act]))
+            t[act] = tn
+            act = act[np.abs(tn - ta) >= 1e-9]
+            if len(act) == 0:
+                break
+        c = np.exp(t)
+        h, _, hpp = derivs(c, np.arange(M))
+        b = 1.0 / np.sqrt(hpp)
+        est = h - 0.5 * np.log(2 * np.pi * hpp) + np.log(c)  # ~ ln P_k (Gaussian saddle)
+    b = np.where(np.isfinite(b) & (b > 0), b, c)
+    return c, b, est
+
+
+def _relu_direct(zp, zm, a):
+    r"""ln P(Σ_+ relu > Σ_- relu | z) and its a-derivatives per row (module docstring):
+    a sum over the number k of active plus units of contour integrals, each on its own
+    line Re θ = c_k (y = b_k tan φ, Gauss–Legendre); components estimated below
+    e^{-RELU_COMPONENT_SKIP} of the largest are skipped. (M, n±) fields, u = a z."""
+    up, um = a * zp, a * zm
+    M, npl = up.shape
+    tn, wn = _contour_rule(C.RELU_CONTOUR_NODES)
+    comps = [_relu_components(up, um, k) for k in range(1, npl + 1)]
+    est = np.array([e for _, _, e in comps])
+    keep = est > np.nanmax(np.where(np.isfinite(est), est, -np.inf), axis=0) - C.RELU_COMPONENT_SKIP
+    keep |= ~np.isfinite(est).any(axis=0)[None, :]
+    out = [np.full((npl, M), -np.inf), np.zeros((npl, M)), np.zeros((npl, M))]
+    for k, (c, b, _) in enumerate(comps, start=1):
+        rows = np.nonzero(keep[k - 1])[0]
+        if len(rows) == 0:
+            continue
+        th = c[rows, None] + 1j * b[rows, None] * tn[None, :]
+        upr, umr, zpr, zmr = up[rows], um[rows], zp[rows], zm[rows]
+        with np.errstate(all="ignore"):
+            zero = np.zeros_like(th)
+            Mm = (zero, zero, zero)
+            for l in range(zm.shape[1]):
+                u, z = umr[:, l:l + 1], zmr[:, l:l + 1]
+                lm, m1, m2 = _m_jet(u, z)
+                L = _log_scaled_ncdf(u - th)
+                r = np.exp(-_LOG_SQRT_2PI - L)            # φ(u)/h
+                h = (-0.5 * u * u + L, z * (r - th), z * z * (th * (th - r) - u * r))
+                Mm = _jmul(Mm, _jadd((lm + zero, m1 + zero, m2 + zero), h))
+            units = []
+            for l in range(npl):
+                u, z = upr[:, l:l + 1], zpr[:, l:l + 1]
+                lm, m1, m2 = _m_jet(u, z)
+                L = _log_scaled_ncdf(u + th)
+                r = np.exp(-_LOG_SQRT_2PI - L)            # φ(u)/g
+                units.append(((lm + zero, m1 + zero, m2 + zero),
+                              (-0.5 * u * u + L, z * (th + r), z * z * (th * (th + r) - u * r))))
+            f = _jmul(Mm, _esp(units, k, _jmul, _jadd))
+            Lf = f[0] - np.log(th) + np.log(b[rows, None] * wn[None, :] / math.pi)
+            S = Lf.real.max(axis=1, keepdims=True)
+            e = np.exp(Lf - S)
+            V0 = e.real.sum(axis=1)
+            V1 = (e * f[1]).real.sum(axis=1) / V0
+            V2 = (e * f[2]).real.sum(axis=1) / V0
+            out[0][k - 1, rows] = S[:, 0] + np.log(V0)    # NaN if V0 <= 0 (reported)
+            out[1][k - 1, rows] = V1
+            out[2][k - 1, rows] = V2                      # P_k''/P_k
+    with np.errstate(all="ignore"):
+        lp = np.logaddexp.reduce(out[0], axis=0)
+        w = np.exp(out[0] - lp)
+        d1 = (w * out[1]).sum(axis=0)
+        d2 = (w * out[2]).sum(axis=0) - d1 * d1
+    return lp, d1, d2
+
+
+def _relu_group(zp, zm, a):
+    r"""ln P(Σ_{plus} relu(λ) > Σ_{minus} relu(λ) | z) and its first two a-derivatives,
+    per row. Direct contour integral, or, where the event is the typical one (the
+    swapped event's saddle point lies further out, c_swap > c, and the all-off atom
+    π0 < 1/2), the complement 1 − P(Σ_- > Σ_+) − π0 (module docstring)."""
+    up, um = a * zp, a * zm
+    c, b = _relu_contour(up, um)
+    cs, bs = _relu_contour(um, up)
+    zz = np.concatenate([zp, zm], axis=1)
+    lm, m1, m2 = _m_jet(a * zz, zz)
+    swap = (cs > c) & (lm.sum(axis=1) < -math.log(2.0))
+    lp, d1, d2 = (np.empty(len(zp)) for _ in range(3))
+    i = np.nonzero(~swap)[0]
+    if len(i):
+        lp[i], d1[i], d2[i] = _relu_direct(zp[i], zm[i], a)
+    i = np.nonzero(swap)[0]
+    if len(i):
+        sp_, s1, s2 = _relu_direct(zm[i], zp[i], a)
+        lm, m1, m2 = lm[i], m1[i], m2[i]
+        # jet of π0 = prod Φ(−u_l), then X = P_swap + π0 and P = 1 − X
+        p0 = (lm.sum(axis=1), m1.sum(axis=1), m2.sum(axis=1) + m1.sum(axis=1)**2 - (m1**2).sum(axis=1))
+        X = _jadd((sp_ + 0j, s1 + 0j, s2 + s1 * s1 + 0j), (p0[0] + 0j, p0[1] + 0j, p0[2] + 0j))
+        lX, X1, X2 = X[0].real, X[1].real, X[2].real
+        with np.errstate(all="ignore"):
+            l1mX = np.log(-np.expm1(lX))
+            ratio = np.exp(lX - l1mX)                     # X/(1-X)
+        p1, p2 = -ratio * X1, -ratio * X2                 # P'/P, P''/P
+        lp[i], d1[i], d2[i] = l1mX, p1, p2 - p1 * p1
+    return lp, d1, d2
+
+
+def _relu_labels(K):
+    """(n_plus) per label: even K one label (K/2 units read +1); odd K the two labels,
+    ⌈K/2⌉ then ⌊K/2⌋ units on the winning side (the columns split as in _relu_min_cost)."""
+    return (K // 2,) if K % 2 == 0 else ((K + 1) // 2, K // 2)
+
+
+@functools.lru_cache(maxsize=8)
+def _relu_costs(K, n):
+    """Per-point min-costs C(z) (q → 1 coefficient) on the QMC points, per label:
+    shape (labels, R, n), read-only."""
+    z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+    out = np.array([[_relu_cost(zr, npl) for zr in z] for npl in _relu_labels(K)])
+    out.setflags(write=False)
+    return out
+
+
+_RELU_CACHE = {}
+
+
+def _relu_evaluate(q, K):
+    """(F, F', F'', stderr of F, failed points) of the ReLU committee at scalar q, cached."""
+    n = _n_points(K, relu=True)
+    key = (float(q), int(K), n)
+    with _CACHE_LOCK:
+        if key in _RELU_CACHE:
+            return _RELU_CACHE[key]
+    if not 0.0 < q < 1.0:
+        out = (np.nan, np.nan, np.nan, np.nan, 0)
+    else:
+        z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+        R = z.shape[0]
+        zf = z.reshape(-1, K)
+        a = math.sqrt(q / (1.0 - q))
+        a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
+        a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
+        labels = _relu_labels(K)
+        n4 = 4 * (C.COMMITTEE_QMC_POINTS if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K)
+        # the first n scrambled-Sobol points of the min-cost's 4n are these points
+        costs = (_relu_costs(K, n4)[:, :, :n] if n <= n4 else _relu_costs(K, n)).reshape(len(labels), -1)
+        EC = _relu_min_cost(K)[0]
+        v = np.zeros(len(zf))
+        d1 = np.zeros(len(zf))
+        d2 = np.zeros(len(zf))
+        cv = np.zeros(len(zf))
+        step = C.RELU_CHUNK
+        for j, npl in enumerate(labels):
+            for s0 in range(0, len(zf), step):
+                blk = zf[s0:s0 + step]
+                lp, g1, g2 = _relu_group(blk[:, :npl], blk[:, npl:], a)
+                v[s0:s0 + step] += lp / len(labels)
+                d1[s0:s0 + step] += g1 / len(labels)
+                d2[s0:s0 + step] += g2 / len(labels)
+            cv += costs[j] / len(labels)
+        bad = ~(np.isfinite(v) & np.isfinite(d1) & np.isfinite(d2))
+        nbad = int(bad.sum())
+        if nbad:
+            out = (np.nan, np.nan, np.nan, np.nan, nbad)
+        else:
+            # control variate (as for sign): ln P ≃ -(a²/2) C(z) as q -> 1
+            dc = cv - EC
+            b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
+            vals = v + b0 * dc
+            means = vals.reshape(R, -1).mean(axis=1)
+            Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())
+            err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+            out = (float(vals.mean()), Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err, 0)
+    with _CACHE_LOCK:
+        if len(_RELU_CACHE) > 256:
+            _RELU_CACHE.clear()
+        _RELU_CACHE[key] = out
+    return out
+
+
 def relu_logz(q, K, n):
-    """The finite-q ReLU committee average is not implemented (see
-    replica.committee.ReluCommitteeLogZ): raise a ParameterError naming K."""
-    from .errors import ParameterError
-    raise ParameterError("K", f"the finite-K ReLU committee (K={int(K)}) is implemented only "
-                              "through its q -> 1 limit (spherical capacity); use K=inf, or "
-                              "activation=sign, for solve and for binary weights")
+    """n-th q-derivative (n = 0, 1, 2) of the label-averaged ReLU committee average
+    F_K(q) (module docstring); vectorised over ``q``. Points where the estimate failed
+    (never observed; a non-positive contour sum) give NaN, which the solver reports as
+    a non-finite status."""
+    K, n = int(K), int(n)
+    if K < 2:
+        from .errors import ParameterError
+        raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
+    if n > 2:
+        raise NotImplementedError("derivatives of order > 2 of the committee average")
+    q = np.asarray(q, dtype=float)
+    flat = q.ravel()
+    vals = {}
+    out = np.empty(flat.shape)
+    for i, qi in enumerate(flat):
+        if qi not in vals:
+            vals[qi] = _relu_evaluate(qi, K)[n]
+        out[i] = vals[qi]
+    return out.reshape(q.shape)
+
+
+def relu_logz_stderr(q, K):
+    """Standard error of the QMC estimate of the ReLU F_K(q) across the scramblings."""
+    return _relu_evaluate(float(q), int(K))[3]
 
 
 def relu_min_cost_stderr(K):
