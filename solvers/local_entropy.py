@@ -147,11 +147,18 @@ def parse_loss(spec):
     return name, par
 
 
+#: The ``dense:y=*`` reference: y chosen at every distance so that the external entropy
+#: vanishes (the densest centres that exist; see :func:`_dense_ystar_curve`).
+DENSE_YSTAR = "*"
+
+
 def parse_dense(spec):
-    """'dense:y=Y' -> Y (float ≥ 1); None for other references."""
+    """'dense:y=Y' -> Y (float ≥ 1); 'dense:y=*' -> DENSE_YSTAR; None for other references."""
     if not (isinstance(spec, str) and spec.startswith("dense")):
         return None
     head, _, val = spec.partition(":y=")
+    if head == "dense" and val.strip() == DENSE_YSTAR:
+        return DENSE_YSTAR
     try:
         y = float(val) if head == "dense" else float("nan")
     except ValueError:
@@ -159,8 +166,8 @@ def parse_dense(spec):
     if not math.isfinite(y) or y < 1:
         hint = " (y = inf is not available: use a large finite y; S_I(y) - S_inf ~ 1/y²)" \
             if val.strip().lower() in ("inf", "infinity", "oo") else ""
-        raise ParameterError("reference", f"dense reference must be dense:y=Y with finite Y >= 1, "
-                                          f"got {spec!r}{hint}")
+        raise ParameterError("reference", f"dense reference must be dense:y=Y with finite Y >= 1 "
+                                          f"or dense:y=* (Sigma = 0), got {spec!r}{hint}")
     return y
 
 
@@ -261,19 +268,23 @@ def fp_loss_model(name, loss, zero_temperature=False):
     return _LOSS_CACHE[key]
 
 
-def dense_model(name):
-    """(compiled RS model, compiled replicated-local-entropy model) for catalogue ``name``."""
-    if name not in _DENSE_CACHE:
+def dense_model(name, y_free=False):
+    """(compiled RS model, compiled replicated-local-entropy model) for catalogue ``name``;
+    ``y_free``: the variant with y a saddle-point variable (the ``dense:y=*`` measure)."""
+    key = (name, bool(y_free))
+    if key not in _DENSE_CACHE:
         from replica.dense import replicated_local_entropy
         rs = get_model(name)
         meta = rs.meta
         if type(meta.get("channel")) is not MarginChannel or meta["prior"].name != "binary":
             raise ParameterError("model", f"the dense reference is derived for ±1 weights with a "
                                           f"margin channel; {name} is not")
-        fe = replicated_local_entropy(meta["prior"], meta["channel"], f"{name}/dense",
-                                      f"replicated local entropy (dense regions), {name}")
-        _DENSE_CACHE[name] = (compile_model(rs), compile_model(fe))
-    return _DENSE_CACHE[name]
+        fe = replicated_local_entropy(meta["prior"], meta["channel"],
+                                      f"{name}/dense" + ("-ystar" if y_free else ""),
+                                      f"replicated local entropy (dense regions), {name}"
+                                      + (", y at Sigma = 0" if y_free else ""), y_free=y_free)
+        _DENSE_CACHE[key] = (compile_model(rs), compile_model(fe))
+    return _DENSE_CACHE[key]
 
 
 def alpha0_bound(prior, p):
@@ -358,6 +369,290 @@ def _solve(m, c, guess, coarse=False):
 def _march(m, base, x0, p0, targets, max_step):
     """Continue in p from (p0, x0) through ``targets`` (monotone). Returns
     {p: x or None}, and the p where the branch ended (or None)."""
+    out, ended, _ = _march_values(m, base, x0, p0, targets, max_step)
+    return out, ended
+
+
+def _march_values(m, base, x0, p0, targets, max_step):
+    """:func:`_march`, plus {p: (value, residual)} of the full rule at the requested
+    points where the march computed them (Franz–Parisi models in the variance chart)."""
+    if _Chart.applies(m, base):
+        return _march_chart(m, base, x0, p0, targets)
+    out, ended = _march_plain(m, base, x0, p0, targets, max_step)
+    return out, ended, {}
+
+
+class _Chart:
+    """Coordinates of the march's Newton iterations for Franz–Parisi models with margin
+    references (typical or margin-κ̃; perceptron energetic term, identity output map).
+
+    y = (ln c², t, ln ĉ², t̂, p̂) with c² = q1 − t²/q̃ − (p−t)²/(1−q̃), the residual
+    variance of the constrained field, and ĉ² = q̂1 − t̂²/q̂̃, that of the entropic field
+    (spherical weights: y = (ln c², t)). Both variances sit under square roots and
+    vanish at the typical point (c ~ ĉ ~ |p − q̃|) and, around high-margin references, at
+    small d (c² ~ 1e-11 at d = 0.001, κ̃ = 0.5): in x a Newton step points through
+    c² = 0 and the iteration stalls at the boundary or evaluates NaN, in y every iterate
+    is inside. The equations solved are the same, ∇_x Φ = 0 (Newton in y uses the
+    Jacobian H·∂x/∂y), with the same residual and tolerance."""
+
+    def __init__(self, m, c):
+        names = tuple(m.variables)
+        self.lo = np.array([-np.inf if m.domains[n][0] is None else m.domains[n][0] for n in names])
+        self.hi = np.array([np.inf if m.domains[n][1] is None else m.domains[n][1] for n in names])
+        self.p, self.qr, self.qhr = c["p"], c["q_ref"], c.get("qhat_ref")
+        self.conj = len(names) == 5
+
+    @staticmethod
+    def applies(m, c):
+        meta = m.free_energy.meta
+        names = tuple(m.variables)
+        return (meta.get("ansatz") == "franz-parisi" and names[:2] == ("q1", "t")
+                and names[2:] in ((), ("q1hat", "that", "phat"))
+                and type(meta.get("reference")) is MarginChannel
+                and type(meta.get("channel")) is MarginChannel
+                and "q_ref" in c and (len(names) == 2 or "qhat_ref" in c))
+
+    def at(self, p):
+        ch = object.__new__(_Chart)
+        ch.__dict__.update(self.__dict__)
+        ch.p = p
+        return ch
+
+    def base(self, t):
+        return t * t / self.qr + (self.p - t) ** 2 / (1 - self.qr)
+
+    def variances(self, x):
+        return x[0] - self.base(x[1]), (x[2] - x[3] ** 2 / self.qhr if self.conj else 1.0)
+
+    def to_y(self, x):
+        """y of x, or None where a variance is not positive (the typical point)."""
+        c2, ch2 = self.variances(x)
+        if not (c2 > 0 and ch2 > 0):
+            return None
+        y = np.array(x, float)
+        y[0] = math.log(c2)
+        if self.conj:
+            y[2] = math.log(ch2)
+        return y
+
+    def to_x(self, y):
+        x = np.array(y, float)
+        x[0] = self.base(y[1]) + math.exp(min(y[0], 0.0))  # c² ≤ 1 (q1 < 1 anyway)
+        if self.conj:
+            x[2] = y[3] ** 2 / self.qhr + math.exp(min(y[2], C.LOCAL_ENTROPY_CHART_MAX_LOG))
+        return x
+
+    def dxdy(self, y):
+        M = np.eye(len(y))
+        t = y[1]
+        M[0, 0] = math.exp(min(y[0], 0.0))
+        M[0, 1] = 2 * t / self.qr - 2 * (self.p - t) / (1 - self.qr)
+        if self.conj:
+            M[2, 2] = math.exp(min(y[2], C.LOCAL_ENTROPY_CHART_MAX_LOG))
+            M[2, 3] = 2 * y[3] / self.qhr
+        return M
+
+    def inside(self, x):
+        if not (np.all(x > self.lo) and np.all(x < self.hi)):
+            return False
+        c2, ch2 = self.variances(x)
+        return bool(c2 > 0 and ch2 >= 0)
+
+
+#: Hessians of the chart march: the coarse rule, with the collapsed form under looser
+#: minima (``LOCAL_ENTROPY_HESSIAN_FAST_MIN``; an approximate Hessian only makes the
+#: last Newton steps chords). The residual is always the full rule's, default dispatch.
+_MARCH_HESSIAN = {"nodes": C.LOCAL_ENTROPY_MARCH_NODES, "fast_min": C.LOCAL_ENTROPY_HESSIAN_FAST_MIN}
+
+
+def _chart_hessian(m, x, c, kw):
+    _, g, H = m.value_and_derivatives(x, c, **kw)
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+        return None
+    return g, H
+
+
+def _chart_newton(m, c, x, full, hkw=None):
+    """Newton in the chart's coordinates on ∇Φ = 0 from ``x``.
+
+    The Hessian is the rule ``hkw``'s (default ``_MARCH_HESSIAN``), evaluated anew at
+    every iterate until a step is shorter than ``LOCAL_ENTROPY_SWITCH_STEP``; then, for a
+    requested point (``full``), the iteration continues with the full rule's gradient
+    and that Hessian (chord steps; refreshed with the full rule if a step contracts the
+    residual less than 100-fold) until max|∇Φ| < SOLVER_TOL, as in ``solve_saddle``.
+    Path points (not ``full``) stop at LOCAL_ENTROPY_MARCH_TOL on the Hessian's rule.
+    Returns (x, value, residual) — value None for path points — or None on failure."""
+    hkw = _MARCH_HESSIAN if hkw is None else hkw
+    ch = _Chart(m, c)
+    y = ch.to_y(x)
+    if y is None or not ch.inside(x):
+        return None
+    gH = _chart_hessian(m, x, c, hkw)
+    if gH is None:
+        return None
+    g, H = gH
+    A = H @ ch.dxdy(y)
+    exact = full and not hkw  # the Hessian's rule is the full rule: g is final from the start
+    final = exact
+    for _ in range(C.LOCAL_ENTROPY_NEWTON_MAXITER):
+        res = float(np.max(np.abs(g)))
+        if final and res < C.SOLVER_TOL:
+            return x, float(m.value(x, c)), res
+        if not full and res < C.LOCAL_ENTROPY_MARCH_TOL:
+            return x, None, res
+        try:
+            s = np.linalg.solve(A, -g)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(s)):
+            return None
+        t = 1.0
+        while not ch.inside(ch.to_x(y + t * s)):  # q1 < 1 and the variable domains
+            t *= 0.5
+            if t < 1e-6:
+                return None
+        merit = float(g @ g)
+        switch = (full and not final and t == 1.0
+                  and float(np.max(np.abs(s))) < C.LOCAL_ENTROPY_SWITCH_STEP)
+        for _ in range(C.LOCAL_ENTROPY_BACKTRACKS):
+            yn = y + t * s
+            xn = ch.to_x(yn)
+            if final or switch:
+                gn, An = m.gradient(xn, c), A
+                if not np.all(np.isfinite(gn)):
+                    gn = None
+            else:
+                gH = _chart_hessian(m, xn, c, hkw)
+                gn, An = (None, None) if gH is None else (gH[0], gH[1] @ ch.dxdy(yn))
+            # the first full-rule gradient has no full-rule merit to compare with
+            if gn is not None and (switch or float(gn @ gn) <= (1 - 2e-4 * t) * merit):
+                break
+            t *= 0.5
+        else:
+            return None
+        if final and not exact and float(gn @ gn) > 1e-4 * merit:
+            gH = _chart_hessian(m, xn, c, {})  # a poor chord step: the full Hessian here
+            if gH is None:
+                return None
+            An = gH[1] @ ch.dxdy(yn)
+        x, y, g, A = xn, yn, gn, An
+        final = final or switch
+    return None
+
+
+def _chart_guesses(ch, hist, p_try):
+    """Predictors at ``p_try`` from the solved points ``hist`` [(p, x, y)]: Lagrange
+    extrapolation in u = ln(1 − p) (the variables vary like powers of 1 − p at small d)
+    of degree ≤ 3 in the chart's y (x where a point has a vanishing variance: the
+    typical point), then the last point itself. A guess with a vanishing variance gets
+    the last point's variance, or from the typical point LOCAL_ENTROPY_START_FLOORS × b²
+    (b² = (p−t)²/(1−q̃), the variance the reference explains; c², ĉ² ≈ 0.15 b² near the
+    typical point of the binary perceptron at α = 0.4), one guess per floor."""
+    out = []
+    ut = math.log1p(-p_try)
+    for deg in sorted({min(3, len(hist) - 1), 0}, reverse=True):
+        pts = hist[-(deg + 1):]
+        use_y = all(h[2] is not None for h in pts)
+        u = [math.log1p(-h[0]) for h in pts]
+        z = 0.0
+        for i in range(len(pts)):
+            w = 1.0
+            for j in range(len(pts)):
+                if j != i:
+                    w *= (ut - u[j]) / (u[i] - u[j])
+            z = z + w * (pts[i][2] if use_y else pts[i][1])
+        x = ch.to_x(z) if use_y else np.array(z, float)
+        if ch.inside(x):
+            out.append(x)
+            continue
+        pl, xl, _ = hist[-1]
+        c2l, ch2l = ch.at(pl).variances(xl)
+        b2 = (p_try - x[1]) ** 2 / (1 - ch.qr)
+        floors = ((c2l, ch2l),) if c2l > 0 and ch2l > 0 else \
+            tuple((f * b2, f * b2) for f in C.LOCAL_ENTROPY_START_FLOORS)
+        for c2f, ch2f in floors:
+            xg = np.array(x, float)
+            c2, ch2 = ch.variances(xg)
+            if not c2 > 0:
+                xg[0] = ch.base(xg[1]) + c2f
+            if ch.conj and not ch2 > 0:
+                xg[2] = xg[3] ** 2 / ch.qhr + ch2f
+            if ch.inside(xg):
+                out.append(xg)
+    return out
+
+
+def _march_chart(m, base, x0, p0, targets):
+    """:func:`_march` for models of :class:`_Chart` (returns the full-rule value and
+    residual at the requested points too). Steps are at most
+    LOCAL_ENTROPY_CHART_MAX_STEP in p (grown by 1.5 after a full step, halved on
+    failure; a step cut short to land on a requested point leaves the step length as it
+    was) and LOCAL_ENTROPY_LOG_STEP in ln(1 − p); each point is solved by
+    :func:`_chart_newton` from :func:`_chart_guesses`, then with the full-rule Hessian
+    from the first guess; a branch that cannot be continued below LOCAL_ENTROPY_MIN_STEP
+    (or within LOCAL_ENTROPY_MAX_SOLVES steps) ends there."""
+    out, vals = {}, {}
+    x0 = np.asarray(x0, float)
+    ch0 = _Chart(m, {**base, "p": p0})
+    hist = [(p0, x0, ch0.to_y(x0))]
+    p_cur, x_cur = p0, x0
+    ended = None
+    budget = C.LOCAL_ENTROPY_MAX_SOLVES
+    h = max_step = C.LOCAL_ENTROPY_CHART_MAX_STEP
+    for pt in targets:
+        if pt == p_cur:
+            out[pt] = x_cur
+            continue
+        while ended is None:
+            hl = h
+            if pt > p_cur:
+                hl = min(h, (1 - p_cur) * -math.expm1(-C.LOCAL_ENTROPY_LOG_STEP))
+            step = pt - p_cur
+            if abs(step) > hl:
+                step = math.copysign(hl, step)
+            cut = False
+            while True:
+                p_try = pt if abs(pt - (p_cur + step)) < 1e-14 else p_cur + step
+                full = p_try == pt
+                cc = {**base, "p": p_try}
+                guesses = _chart_guesses(ch0.at(p_try), hist, p_try)
+                r = None
+                for g in guesses:
+                    r = _chart_newton(m, cc, g, full)
+                    if r is not None:
+                        break
+                if r is None and guesses:
+                    # the coarse rule can be too coarse (q1 -> 1): the full rule decides
+                    r = _chart_newton(m, cc, guesses[0], full, hkw={})
+                budget -= 1
+                if r is not None:
+                    break
+                cut = True
+                step /= 2
+                h = abs(step)
+                if abs(step) < C.LOCAL_ENTROPY_MIN_STEP or budget <= 0:
+                    ended = p_cur
+                    break
+            if ended is not None:
+                break
+            if not cut and abs(step) >= hl:
+                h = min(max_step, 1.5 * h)
+            p_cur, x_cur = p_try, r[0]
+            hist.append((p_cur, x_cur, ch0.at(p_cur).to_y(x_cur)))
+            if full:
+                out[pt], vals[pt] = x_cur, (r[1], r[2])
+                break
+        if ended is not None:
+            break
+    for pt in targets:
+        out.setdefault(pt, None)
+    return out, ended, vals
+
+
+def _march_plain(m, base, x0, p0, targets, max_step):
+    """Continue in p from (p0, x0) through ``targets`` (monotone) by x-space Newton
+    (:func:`_solve`), for models without a :class:`_Chart` (dense, loss references,
+    committees). Returns {p: x or None}, and the p where the branch ended (or None)."""
     out = {}
     hist = [(p0, np.asarray(x0, float))]
     p_cur, x_cur = p0, np.asarray(x0, float)
@@ -486,7 +781,7 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
             return _committee_curve(model, options, controls, reference, distances, t0)
     y_dense, loss = parse_dense(reference), parse_loss(reference)
     if y_dense is not None:
-        rs, m = dense_model(model)
+        rs, m = dense_model(model, y_free=y_dense == DENSE_YSTAR)
     elif loss is None:
         rs, m = fp_model(model)
     controls = dict(controls) if isinstance(controls, dict) else controls
@@ -511,6 +806,8 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
                            S, res, xs, refsad, d_typ if y_dense is None else None, message, t0,
                            spinodal=spinodal, ext=ext)
 
+    if y_dense == DENSE_YSTAR:
+        return _dense_ystar_curve(model, m, controls, d, p_req, result)
     if y_dense is not None:
         return _dense_curve(m, controls, y_dense, d, p_req, result)
     if loss is not None and math.isinf(extra["beta_ref"]):
@@ -627,11 +924,12 @@ def _march_both(m, base, p0, x0, p_req, point):
     evaluate each point with ``point(m, x, controls) -> (S, residual, extra)``."""
     up = sorted({float(p) for p in p_req if p > p0})
     down = sorted({float(p) for p in p_req if p <= p0}, reverse=True)
-    sols, ends = {}, []
+    sols, ends, vals = {}, [], {}
     for targets in (up, down):
         if targets:
-            got, ended = _march(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
+            got, ended, v = _march_values(m, base, x0, p0, targets, C.LOCAL_ENTROPY_MAX_STEP)
             sols.update(got)
+            vals.update(v)
             if ended is not None:
                 ends.append((1 - ended) / 2)
     status, S, res, xs, ext = [], [], [], [], []
@@ -641,7 +939,10 @@ def _march_both(m, base, p0, x0, p_req, point):
             status.append("branch_ended")
             S.append(None), res.append(None), xs.append(None), ext.append(None)
             continue
-        v, r, e = point(m, x, {**base, "p": float(p)})
+        if point is _fp_point and float(p) in vals:  # evaluated by the march's last Newton step
+            (v, r), e = vals[float(p)], None
+        else:
+            v, r, e = point(m, x, {**base, "p": float(p)})
         status.append("converged" if r < C.SOLVER_TOL and math.isfinite(v) else "non_finite")
         S.append(v), res.append(r), xs.append(x), ext.append(e)
     spin = min(ends) if ends else None
@@ -716,7 +1017,8 @@ def _homotopy(m, c_from, c_to, x, steps, min_step=None, trace=None):
 
     def at(s):
         c = {k: (1 - s) * c_from[k] + s * c_to[k] for k in c_from}
-        c["y"] = 1.0 / ((1 - s) / c_from["y"] + s / c_to["y"])
+        if "y" in c_from:  # (the y* functional has no y control)
+            c["y"] = 1.0 / ((1 - s) / c_from["y"] + s / c_to["y"])
         return c
 
     s_cur, ds, budget = 0.0, 1.0 / steps, C.LOCAL_ENTROPY_MAX_SOLVES
@@ -838,6 +1140,109 @@ def _dense_curve(m, controls, y, d, p_req, result):
     status, S, res, xs, ext, spin, msg = _march_both(m, base, p0, x0, p_req, _dense_point)
     if abs(p0 - p_req[i0]) > 1e-15:
         msg += f" (started at d = {(1 - p0) / 2:.3g}, {attempts[-1]['path']})"
+    return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
+
+
+# ------------------------------------------------------------------------ dense, y*
+#: Start of a ``dense:y=*`` curve: a fixed-y saddle at y = 10, d = 0.03 (reached from
+#: the anchor by :func:`_dense_start`), moved to Σ = 0 there (κ = 0, alpha = 0.76:
+#: y* = 8.38), at the load min(alpha, DENSE_YSTAR_SAFE_FRACTION × alpha_c(κ)); then
+#: along the y* branch in alpha to the requested load, and only then in d. Near
+#: alpha_U the RS dense functional has a second sheet (at κ = 0, alpha = 0.78,
+#: d = 0.05: y* = 22.4, S = 0.0251, against y* = 15.7, S = 0.0277 on the branch
+#: continued from low load), which a start solved directly at high load can land on.
+DENSE_YSTAR_START = {"y": 10.0, "d": 0.03}
+#: ... (0.9 α_c: below every α_U we find, 0.91 α_c at y = 20).
+DENSE_YSTAR_SAFE_FRACTION = 0.9
+#: Step in ln y of the scan that brackets Σ = 0 at fixed distance when Newton on the
+#: y-free functional from the fixed-y start does not converge (halved on a failed
+#: solve), and the largest number of scan steps (0.25 × 24: y from 20 down to ~0.05
+#: or up to ~8000, i.e. past every y* of the curves we compute).
+DENSE_YSTAR_LOGY_STEP = 0.25
+DENSE_YSTAR_SCAN_STEPS = 24
+
+
+def _sigma(m, x, c):
+    return float(m.observables_at(x, c)["external_entropy"])
+
+
+def _ystar_from(m_y, m_free, c, x, y):
+    """The y-free saddle (Σ = 0) at controls ``c`` (alpha, kappa, p) from the fixed-y
+    saddle ``x`` at ``y``: Newton on the y-free functional; if that fails, a scan in
+    ln y with warm-started fixed-y solves brackets the sign change of Σ and Newton
+    starts from its secant point. None if Σ keeps its sign over the scan."""
+    def free(xv, yv):
+        vals = dict(zip(m_y.variables, xv), y=yv)
+        return np.array([vals[v] for v in m_free.variables])
+    xf = _solve(m_free, c, free(x, y))
+    if xf is not None:
+        return xf
+    sig, step = _sigma(m_y, x, {**c, "y": y}), DENSE_YSTAR_LOGY_STEP
+    for _ in range(DENSE_YSTAR_SCAN_STEPS):
+        y2 = y * math.exp(step if sig > 0 else -step)  # Σ decreases with y
+        x2 = _solve(m_y, {**c, "y": y2}, x) if y2 >= 1 else None
+        if x2 is None:
+            step /= 2
+            if step < C.LOCAL_ENTROPY_MIN_STEP:
+                return None
+            continue
+        sig2 = _sigma(m_y, x2, {**c, "y": y2})
+        if sig2 * sig <= 0:
+            yc = y + (y2 - y) * sig / (sig - sig2)
+            return _solve(m_free, c, free(x if abs(yc - y) < abs(yc - y2) else x2, yc))
+        y, x, sig = y2, x2, sig2
+    return None
+
+
+def _dense_ystar_curve(model, m_free, controls, d, p_req, result):
+    r"""The ``dense:y=*`` curve: at every distance y = y*(d) with Σ(y*) = 0.
+
+    The external entropy :math:`\Sigma = \phi - yS_I` is the log-number of centres
+    per N; where Σ < 0 at large y (small d, high load) the centres the y → ∞ measure
+    describes do not exist in a typical sample, and the densest centres that do are
+    those at y*, where Σ = 0 — the same argument that fixes the Parisi parameter m* of
+    threshold states (Monasson, PRL 75, 2847 (1995)); for the local-entropy measure,
+    Baldassi et al., JSTAT (2016) 023301, sec. 4. Since at the saddle
+    :math:`\Sigma = -y^2\,\partial_y\Phi`, Σ = 0 is stationarity of Φ in y: y is
+    one more saddle-point variable (:func:`replica.dense.replicated_local_entropy`
+    with ``y_free=True``), and the curve is continued in d like the fixed-y one. The
+    local entropy at the saddle is then Φ itself. Where Σ > 0 for every y the densest
+    centres are typical for the y → ∞ measure (y* = ∞): the curve ends there
+    (``branch_ended``), and ``dense:y=Y`` with a large Y continues it.
+    """
+    from .capacity import capacity
+    n = len(d)
+    rs, m_y = dense_model(model)
+    base = {"alpha": controls["alpha"], "kappa": controls["kappa"]}
+    fail = [None] * n
+    a_c = capacity(rs, {"kappa": controls["kappa"]}).alpha_c
+    a_s = min(base["alpha"], DENSE_YSTAR_SAFE_FRACTION * a_c)
+    y_s, p_s = DENSE_YSTAR_START["y"], 1 - 2 * DENSE_YSTAR_START["d"]
+    refsad = {"kind": "dense", "y": DENSE_YSTAR, "start_controls": {**base, "alpha": a_s, "p": p_s}}
+    c_a, g_a = _DENSE_ANCHOR
+    x_a = _solve(m_y, c_a, np.array([g_a[v] for v in m_y.variables]))
+    if x_a is None:
+        return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
+                      "could not solve the dense functional at its anchor point")
+    p0, x0, attempts = _dense_start(m_y, {**base, "alpha": a_s, "y": y_s}, p_s, x_a)
+    xf = None if x0 is None else _ystar_from(m_y, m_free, {**base, "alpha": a_s, "p": p0}, x0, y_s)
+    if x0 is None:
+        why = "lost the dense saddle on every start path: " + "; ".join(
+            _describe_stop(a) for a in attempts)
+    elif xf is None:
+        why = f"no y with Sigma = 0 at the start (alpha = {a_s:.4g}, d = {(1 - p0) / 2:.3g})"
+    elif a_s < base["alpha"]:
+        tr = []
+        xf = _homotopy(m_free, {**base, "alpha": a_s, "p": p0}, {**base, "p": p0}, xf,
+                       C.DENSE_HOMOTOPY_STEPS, trace=tr)
+        why = (f"the y* branch at d = {(1 - p0) / 2:.3g} folds between alpha = {a_s:.4g} and "
+               f"{base['alpha']:.4g}" + (f" (last solved alpha = {tr[0][1]['alpha']:.5g})" if tr else ""))
+    if xf is None:
+        return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5, why)
+    refsad["start_distance"] = (1 - p0) / 2
+    status, S, res, xs, ext, spin, msg = _march_both(m_free, base, p0, xf, p_req, _dense_point)
+    if spin is not None:
+        msg += " (where y* diverges the y -> oo measure applies: use dense:y=Y with a large Y)"
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
 
 

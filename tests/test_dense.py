@@ -100,8 +100,52 @@ def test_dense_curve_matches_the_independent_prototype():
     assert c.typical_distance is None and c.controls["y"] == 10
 
 
+def test_y1_is_the_solution_entropy_plus_the_log_volume():
+    """Exact identity at y = 1 (an independent check of the finite-y functional):
+    Σ_w̃ N(w̃, p) = Σ_w X(w) #{w̃: w·w̃ = pN}, so φ(y=1) = s_RS(α) + H2(d) with s_RS
+    the equilibrium RS entropy (solve_saddle) and H2 the binary log-volume. Both sides
+    are solved to the solver tolerance; measured agreement 5e-13 (tolerance 1e-10)."""
+    from solvers import solve_saddle
+    from solvers.local_entropy import _DENSE_ANCHOR, _homotopy, _solve, dense_model
+    rs, m = dense_model("binary-perceptron")
+    c_a, g_a = _DENSE_ANCHOR
+    x = _solve(m, c_a, np.array([g_a[v] for v in m.variables]))
+    for alpha, d in ((0.5, 0.05), (0.6, 0.1)):
+        c = {"alpha": alpha, "kappa": 0.0, "y": 1.0, "p": 1 - 2 * d}
+        xx = _homotopy(m, c_a, c, x, 16)
+        assert xx is not None
+        phi = float(m.value_and_derivatives(xx, c)[0])
+        s = solve_saddle(rs, {"alpha": alpha, "kappa": 0.0}).free_entropy
+        assert abs(phi - (s - d * math.log(d) - (1 - d) * math.log(1 - d))) < 1e-10
+
+
+def test_ystar_curve_sits_where_the_external_entropy_vanishes():
+    """dense:y=* (Σ(y*) = 0 at every distance; y a saddle-point variable). Checked by
+    the fixed-y functional, a different compiled model: at y = y*(d) it gives the same
+    S_I (both solved to the solver tolerance: 1e-9) and Σ = 0 (1e-9), and Σ changes
+    sign across y* (Σ decreases with y): a genuine root, not a solver artefact. κ = 0,
+    α = 0.76, where Σ(y = 20) < 0 for d < 0.05 (large-y centres exponentially rare)."""
+    ds = [0.02, 0.03]
+    c = local_entropy("binary-perceptron", {"alpha": 0.76, "kappa": 0.0}, reference="dense:y=*",
+                      distances=ds)
+    assert c.success, c.message
+    assert c.controls["y"] == "*" and c.reference_saddle["y"] == "*"
+    for i, d in enumerate(ds):
+        ys = c.variables["y"][i]
+        assert 1 < ys < 20 and abs(c.external_entropy[i]) < 1e-9
+        for y, sign in ((ys, 0),) + (((0.9 * ys, 1), (1.1 * ys, -1)) if i else ()):
+            f = local_entropy("binary-perceptron", {"alpha": 0.76, "kappa": 0.0},
+                              reference=f"dense:y={y!r}", distances=[d])
+            assert f.success, f.message
+            if sign == 0:
+                assert abs(f.local_entropy[0] - c.local_entropy[i]) < 1e-9
+                assert abs(f.external_entropy[0]) < 1e-9
+            else:
+                assert sign * f.external_entropy[0] > 1e-4
+
+
 def test_bad_dense_reference():
-    for spec in ("dense", "dense:y=0.5", "dense:y=inf", "dense:y=x", "dense:z=3"):
+    for spec in ("dense", "dense:y=0.5", "dense:y=inf", "dense:y=x", "dense:z=3", "dense:y=**"):
         with pytest.raises(ParameterError) as e:
             local_entropy("binary-perceptron", {"alpha": 0.5, "kappa": 0.0}, reference=spec,
                           distances=[0.05])
