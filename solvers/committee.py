@@ -699,6 +699,10 @@ def _relu_evaluate(q, K):
             means = vals.reshape(R, -1).mean(axis=1)
             Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())
             err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+            # the reference E C is itself a QMC estimate (4x the points): its error
+            # enters F as a common offset (a²/2) δ(E C), which the spread of the
+            # scramblings cannot see; added in quadrature
+            err = math.hypot(err, b0 * _relu_min_cost(K)[1])
             out = (float(vals.mean()), Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err, 0)
     with _CACHE_LOCK:
         if len(_RELU_CACHE) > 256:
