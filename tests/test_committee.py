@@ -465,6 +465,23 @@ def test_relu_finite_K_approaches_wide_limit():
     assert WIDE_RELU - a[2] < 0.08
 
 
+def test_relu_k2_solve_and_saddle_condition():
+    """Finite-q ReLU through solve_saddle (Newton on the QMC estimator, which is smooth:
+    6 iterations). At the saddle the energetic stationarity q̂ = −2α F'(q) must hold with
+    F' from the independent product grid (brute_relu_k2, central differences): F' has a
+    QMC error ~1e-4 relative here, so 1e-3 relative on q̂. The quadrature error (change
+    when the QMC points are doubled) is reported and below the model's alarm."""
+    fe = get_model("tree-committee", K=2, activation="relu")
+    assert fe.meta["quadrature_alarm"] == 1e-3
+    r = solve_saddle(fe, {"alpha": 1.0}, x0={"q": 0.8, "qhat": 20.0}, method="newton")
+    assert r.status == "converged", r.message
+    q, qh = r.order_parameters["q"], r.conjugates["qhat"]
+    h = 1e-4
+    d = (brute_relu_k2(q + h) - brute_relu_k2(q - h)) / (2 * h)
+    assert abs(qh + 2 * 1.0 * d) < 1e-3 * qh
+    assert 0 < r.quadrature_error < 1e-3
+
+
 # ----------------------------------------------------------------------------- CLI
 def test_cli_capacity_contract(capsys):
     assert cli(["capacity", "tree-committee", "--set", "K=3", "--set", "activation=relu", "--json"]) == 0
@@ -550,3 +567,33 @@ def test_k99_average_is_close_to_the_wide_limit():
     v = [float(cm.sign_logz(0.5, K, 0)) for K in (3, 9, 99)]
     assert v[0] < v[1] < v[2] < wide + 2e-3
     assert abs(v[2] - wide) < 5e-3
+
+
+@pytest.mark.slow
+def test_binary_relu_approaches_wide_limit(capsys):
+    """Binary weights, ReLU units, RS entropy zero (finite-q contour estimator): recorded
+    0.57506 (K = 2, checked independently by test_binary_relu_k2_entropy_zero_by_product_
+    quadrature), 0.64400 (K = 3, through the CLI), 0.81360 (K = 4); below the K → ∞
+    value 0.903986 and increasing. Odd K sits below the even K around it (as for the
+    spherical capacities 1.333, 1.588, 2.474 at K = 2, 3, 4): with the label-averaged
+    readout one label has the minority on the winning side. Tolerance 5e-4 (QMC
+    error on α_c ~1e-4)."""
+    assert cli(["capacity", "binary-tree-committee", "--set", "K=3", "--set", "activation=relu", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["success"] and d["criterion"] == "entropy_zero"
+    a = {K: capacity(get_model("binary-tree-committee", K=K, activation="relu"), {}).alpha_c for K in (2, 4)}
+    a[3] = d["alpha_c"]
+    assert a[2] < a[3] < a[4] < 0.903986
+    for K, v in ((2, 0.57506), (3, 0.64400), (4, 0.81360)):
+        assert abs(a[K] - v) < 5e-4
+
+
+@pytest.mark.slow
+def test_cli_solve_relu_finite_K(capsys):
+    """The command of the brief: finite-K ReLU solve through the CLI (auto method: damped
+    fixed point then Newton; ~70 evaluations of the QMC estimator)."""
+    assert cli(["solve", "tree-committee", "--set", "K=4", "--set", "activation=relu",
+                "--set", "alpha=1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["status"] == "converged" and abs(d["order_parameters"]["q"] - 0.51508) < 1e-3
+    assert d["quadrature_error"] < 1e-3
