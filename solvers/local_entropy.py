@@ -1154,6 +1154,10 @@ def _dense_curve(m, controls, y, d, p_req, result):
 DENSE_YSTAR_START = {"y": 10.0, "d": 0.03}
 #: ... (0.9 α_c: below every α_U we find, 0.91 α_c at y = 20).
 DENSE_YSTAR_SAFE_FRACTION = 0.9
+#: A y* this large at the end of a curve means the branch ended because y* diverges
+#: (Σ > 0 for every y beyond), not at a fold: the message says so (κ = 0, alpha 0.76:
+#: y* = 335 at d = 0.12, the last point before d_oo ≈ 0.125).
+DENSE_YSTAR_LARGE = 100.0
 #: Step in ln y of the scan that brackets Σ = 0 at fixed distance when Newton on the
 #: y-free functional from the fixed-y start does not converge (halved on a failed
 #: solve), and the largest number of scan steps (0.25 × 24: y from 20 down to ~0.05
@@ -1242,7 +1246,11 @@ def _dense_ystar_curve(model, m_free, controls, d, p_req, result):
     refsad["start_distance"] = (1 - p0) / 2
     status, S, res, xs, ext, spin, msg = _march_both(m_free, base, p0, xf, p_req, _dense_point)
     if spin is not None:
-        msg += " (where y* diverges the y -> oo measure applies: use dense:y=Y with a large Y)"
+        iy = m_free.variables.index("y")
+        ymax = max(x[iy] for x in xs if x is not None) if any(x is not None for x in xs) else None
+        if ymax is not None and ymax > DENSE_YSTAR_LARGE:
+            msg += (f" (y* grows to {ymax:.3g} toward the end: where Sigma > 0 at every y, "
+                    "y* = oo and dense:y=Y with a large Y gives the curve)")
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
 
 
