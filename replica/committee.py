@@ -61,9 +61,12 @@ channel factor :math:`\gamma_{out} = Q'^2\,\mathbb{E}(\partial^2_\omega\ln Z)^2
 + Q''\,\mathbb{E}(\partial_\omega\ln Z)^2` (derived here: the energetic functional
 depends on the overlap matrix only through :math:`Q(q_{ab})` elementwise, whose
 second-order chain rule adds the diagonal :math:`Q''\,\partial G/\partial Q_{ab}`).
-Finite-K ReLU: only the q → 1 limit is implemented (:class:`ReluCommitteeLogZ`,
-:class:`ReluCommitteeMinCost`: a water-filling quadratic programme per point, QMC over
-z), i.e. the spherical RS capacity; K = 2 gives exactly α_c = 4/3.
+Finite-K ReLU: :class:`ReluCommitteeLogZ` is evaluated at finite q (the sum of the
+rectified fields of each readout group given z, by a Bromwich contour integral per QMC
+point; :mod:`solvers.committee`), so ``solve``, the binary capacity (entropy zero) and
+the finite-q check of the spherical capacity work as for sign units. Its q → 1 limit
+is :class:`ReluCommitteeMinCost` (a water-filling quadratic programme per point, QMC
+over z); K = 2 gives exactly α_c = 4/3.
 
 Franz–Parisi (local entropy) at K → ∞: :class:`WideCommitteeChannel` provides the
 output-overlap map ``output_overlap`` = Q and the margin-0 reference measure
@@ -251,13 +254,16 @@ class SignCommitteeMinCost(sp.Function):
 
 class ReluCommitteeLogZ(sp.Function):
     r"""n-th q-derivative of the label-averaged energetic term of the ReLU tree committee,
-    :math:`	frac12\sum_{y=\pm1}\mathbb{E}_{z}\ln P(y\sum_l c_l\max(0,\lambda_l) > 0)`,
+    :math:`\tfrac12\sum_{y=\pm1}\mathbb{E}_{z}\ln P(y\sum_l c_l\max(0,\lambda_l) > 0)`,
     with :math:`c_l = +1` for the first ⌈K/2⌉ units and −1 for the others (for even K the
     two labels give the same average, by the symmetry of the iid z_l).
 
-    Only its q → 1 limit is implemented numerically (:class:`ReluCommitteeMinCost`);
-    evaluating it at q < 1 raises (the distribution of a sum of K rectified Gaussians
-    given z would need a numerical convolution per QMC point, which is not done).
+    Arguments ``(q, K, n)``, K ≥ 2 and n ≥ 0 integers (n = 0, 1, 2 are evaluated).
+    Given z the units are independent: each rectified field has an atom Φ(−a z_l) at 0
+    and a Gaussian part, and P(output > 0) is the Bromwich inversion of the product of
+    their Laplace transforms (derived and evaluated in :func:`solvers.committee.relu_logz`;
+    derivatives are those of the same estimator). ``fdiff`` gives the node of order
+    n + 1; :meth:`q_to_one_leading` the limit −E C/(2(1−q)) (:class:`ReluCommitteeMinCost`).
     """
 
     nargs = 3
@@ -305,8 +311,8 @@ class ReluCommitteeMinCost(sp.Function):
 class TreeCommitteeChannel(Channel):
     """Finite-K tree committee, output margin 0 (module docstring).
 
-    K = 1 (sign) is the margin channel at κ = 0 (ordinary 1-D quadrature); K ≥ 3 uses
-    the node :class:`SignCommitteeLogZ`.
+    K = 1 (sign) is the margin channel at κ = 0 (ordinary 1-D quadrature); K ≥ 3 (sign)
+    uses the node :class:`SignCommitteeLogZ`, K ≥ 2 (ReLU) :class:`ReluCommitteeLogZ`.
     """
 
     name = "tree-committee"
