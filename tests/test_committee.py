@@ -524,6 +524,9 @@ def test_committee_figure_quick(tmp_path):
     d = json.loads(out["data"].read_text())
     assert abs(d["spherical"]["sign"]["alpha_c"][d["spherical"]["sign"]["K"].index(3)] - 4.025192) < 1e-6
     assert abs(d["wide"]["spherical_relu"] - WIDE_RELU) < 1e-10
+    rel = d["spherical"]["relu"]
+    assert abs(rel["alpha_c"][rel["K"].index(2)] - 4 / 3) < 5e-4  # checked at finite q
+    assert d["binary"]["relu"]["K"] == []  # finite-K binary ReLU: full mode only
 
 
 # ----------------------------------------------------------------------------- slow
