@@ -6,7 +6,12 @@
 * the naive route at K = 3: ``scipy.integrate.tplquad`` of ln P(majority | z) against the
   3-D Gaussian density (a K-dimensional nested quadrature; infeasible beyond K ≈ 4);
 * the capacities built on it: spherical K = 3 (derived q → 1 limit + numerical check)
-  and binary K = 3 (entropy zero), after compilation.
+  and binary K = 3 (entropy zero), after compilation;
+* ReLU units at finite q (solvers.committee.relu_logz: a contour integral per QMC point
+  and per component): one evaluation at q = 0.5 for K = 2, 3, 4, 6. K = 99 is not run:
+  the cost grows like K² per point (⌈K/2⌉ components of K units each, plus the K³
+  recursion), i.e. ~10³ times K = 3 per point even with 4x fewer points — not cheap,
+  unlike sign units (see the module docstring of solvers.committee).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from scipy import integrate
 from scipy.special import log_ndtr, logsumexp
 
 __all__ = ["naive_committee_k3", "bench_committee"]
+
+#: ReLU committees timed at finite q
+RELU_K = (2, 3, 4, 6)
 
 
 def naive_committee_k3(q, epsabs=1e-7):
@@ -50,8 +58,17 @@ def bench_committee():
         F, F1, F2, err = cm._evaluate(0.5, K)
         rows.append({"K": K, "seconds": time.perf_counter() - t, "F": F, "dF": F1, "d2F": F2,
                      "stderr": err})
+    relu = []
+    for K in RELU_K:
+        cm.relu_logz(0.4, K, 0)  # points and min-costs (control variate) cached, not timed
+        t = time.perf_counter()
+        F, F1, F2, err, bad = cm._relu_evaluate(0.5, K)
+        relu.append({"K": K, "seconds": time.perf_counter() - t, "F": F, "dF": F1, "d2F": F2,
+                     "stderr": err, "failed_points": bad})
     nv = naive_committee_k3(0.5)
-    out = {"evaluations_q0.5": rows, "naive_tplquad_k3": nv,
+    out = {"evaluations_q0.5": rows, "relu_evaluations_q0.5": relu,
+           "relu_cost_ratio_k6_over_k3": relu[-1]["seconds"] / relu[1]["seconds"],
+           "naive_tplquad_k3": nv,
            "k3_abs_diff_vs_naive": abs(rows[0]["F"] - nv["value"]),
            "speedup_k3_vs_naive": nv["seconds"] / rows[0]["seconds"],
            "cost_ratio_k99_over_k3": rows[-1]["seconds"] / rows[0]["seconds"]}
@@ -71,6 +88,10 @@ def report(res):
     print(f"{'K':>4} {'seconds':>9} {'F':>12} {'QMC stderr':>11}")
     for r in res["evaluations_q0.5"]:
         print(f"{r['K']:>4} {r['seconds']:>9.3f} {r['F']:>12.7f} {r['stderr']:>11.1e}")
+    print("tree committee (ReLU, finite q), same quantities")
+    for r in res["relu_evaluations_q0.5"]:
+        print(f"{r['K']:>4} {r['seconds']:>9.3f} {r['F']:>12.7f} {r['stderr']:>11.1e}")
+    print(f"  K = 6 costs {res['relu_cost_ratio_k6_over_k3']:.1f}x K = 3 (K = 99: not run, ~K^2 per point)")
     nv = res["naive_tplquad_k3"]
     print(f"  naive tplquad at K = 3 (value only): {nv['seconds']:.1f}s, |diff| "
           f"{res['k3_abs_diff_vs_naive']:.1e} -> {res['speedup_k3_vs_naive']:.0f}x; "
