@@ -106,7 +106,12 @@ Accuracy (tests/test_committee.py): per point, ln P agrees with the K = 2 closed
 (ln P down to −1e7), and with nested quadrature at K = 3 to 1e-6; F_K agrees with
 product Gauss–Hermite grids within 2σ (σ = 1.2e-4..2.6e-4 at q = 0.3..0.9, K = 2, 3),
 F_K' within ~1e-4..6e-4. A point whose contour sum is not positive (never observed)
-makes the estimate NaN and the solver's status non-finite.
+makes the estimate NaN and the solver's status non-finite. At small q the chain rule
+to q makes F'' the difference of two O(1/q) terms (F is even in a, but its QMC
+estimate only nearly so): F'' is noisy for q ≲ 1e-3 (K = 3: −11.6 at q = 1e-4 against
+≈ −1 from differences of F'), values and F' are not; the same holds for sign units.
+Checked: F_2(0) = ln(3/8) (P(x₁ > max(0, x₂))), F_K(1 − 1e-7) finite with relative
+standard error 7e-5.
 
 Cost: per point and component, K complex erfcx on ``RELU_CONTOUR_NODES`` nodes; the
 components are ⌈K/2⌉ (fewer after skipping), so the cost grows like K² (K³ for the
