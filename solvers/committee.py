@@ -638,7 +638,7 @@ def _relu_direct(zp, zm, a):
     comps = [_relu_components(up, um, k) for k in range(1, npl + 1)]
     est = np.array([e for _, _, e in comps])
     keep = est > np.nanmax(np.where(np.isfinite(est), est, -np.inf), axis=0) - C.RELU_COMPONENT_SKIP
-    keep |= ~np.isfinite(est).any(axis=0)[None, :]
+    keep |= ~np.isfinite(est)   # no estimate: integrate it (conservative)
     out = [np.full((npl, M), -np.inf), np.zeros((npl, M)), np.zeros((npl, M))]
     for k, (c, b, _) in enumerate(comps, start=1):
         rows = np.nonzero(keep[k - 1])[0]
