@@ -29,6 +29,11 @@ Differences from the papers: RS throughout; finite y = 20 (the papers take y →
 α_U(y) moves by O(1/y²), see the extrapolation in the data); a free (unconstrained)
 centre; the diagram is coarse (grid step 0.05 in α, three margins).
 
+Right panel (full mode): S_I(d) at κ = 0, α = :data:`SIGMA_ALPHA` for y = 20 and for
+``dense:y=*`` (at every d the y* with external entropy Σ(y*) = 0: the densest centres
+that exist), with Σ of the y = 20 curve. The large-y dip sits where Σ < 0, i.e. on
+exponentially rare centres; the y* curve is monotonic there (README, "wide flat minima").
+
 Run: ``python -m figures wide_flat_minima`` (first full run ~8–10 min on one core;
 reruns read the caches ``wide_flat_minima_grid.nc`` (scan journal/NetCDF) and
 ``wide_flat_minima_alpha_u.json``); data ``wide_flat_minima.json``.
@@ -48,7 +53,8 @@ from solvers.diagrams import DENSE_DISTANCES, alpha_u, curve_shape
 
 from .plotting import new_figure, output_dir, save
 
-__all__ = ["compute", "classify", "plot_wide_flat_minima", "main", "extrapolate_y"]
+__all__ = ["compute", "classify", "plot_wide_flat_minima", "plot_sigma_panel", "main",
+           "extrapolate_y"]
 
 MODEL = "binary-perceptron"
 Y = 20
@@ -68,6 +74,12 @@ DOUBLING_CHECK = 3e-3
 QUICK = {"alphas": np.array([0.5, 0.8]), "kappas": (0.0, 0.3),
          "distances": tuple(np.geomspace(0.01, 0.06, 6)), "cap_kappas": np.linspace(0.0, 0.5, 6),
          "alpha_u_kappas": (0.0,), "ys": ()}
+#: load of the right panel (κ = 0): just above α_U(y = 20) = 0.758, where the y = 20
+#: curve exists over the whole window and has its dip (at 0.77 it folds at d = 0.043);
+#: distances of its curves
+SIGMA_ALPHA = 0.76
+SIGMA_DISTANCES = tuple(float(v) for v in np.round(np.linspace(0.005, 0.1, 20), 4))
+FULL["sigma_panel"] = True
 CLASSES = ("UNSAT", "wide flat minima", "monotonic, far from bound", "non-monotonic", "failed")
 
 
@@ -194,10 +206,59 @@ def compute(quick=False, outdir=None):
             a_inf, b, resid = extrapolate_y(ok, [by_y[y]["alpha_u"] for y in ok])
             extra["alpha_u_extrapolated"] = {"alpha_u_inf": a_inf, "slope_1_over_y2": b,
                                              "max_residual": resid, "ys": ok}
+    if cfg.get("sigma_panel"):
+        extra["sigma_panel"] = _sigma_panel(cache, cpath)
     return {"model": MODEL, "reference": REFERENCE, "y": Y, "tol": TOL,
             "rel_gap_close": REL_GAP_CLOSE, "distances": [float(d) for d in cfg["distances"]],
             "capacity": cap_line, "points": points, "alpha_u": line, **extra,
             "seconds": time.perf_counter() - t0}
+
+
+def _sigma_panel(cache, cpath):
+    """The right panel's curves (cached in the alpha_U cache file)."""
+    out = {"alpha": SIGMA_ALPHA, "kappa": 0.0}
+    for ref in (REFERENCE, "dense:y=*"):
+        key = json.dumps(["sigma_panel", ref, SIGMA_ALPHA, SIGMA_DISTANCES])
+        if key not in cache:
+            t = time.perf_counter()
+            c = local_entropy(MODEL, {"alpha": SIGMA_ALPHA, "kappa": 0.0}, reference=ref,
+                              distances=list(SIGMA_DISTANCES))
+            cache[key] = {"distance": c.distance, "local_entropy": c.local_entropy,
+                          "external_entropy": c.external_entropy, "status": c.status,
+                          "y": c.variables.get("y"), "monotonic": c.monotonic,
+                          "message": c.message}
+            print(f"  {ref} at alpha={SIGMA_ALPHA}: {c.message} ({time.perf_counter() - t:.0f} s)",
+                  flush=True)
+            if cpath is not None:
+                cpath.write_text(json.dumps(cache, indent=1))
+        out[ref] = cache[key]
+    return out
+
+
+def plot_sigma_panel(panel, ax):
+    """S_I(d) at y = 20 and y = y*, and Σ at y = 20 (reads results only)."""
+    def arr(v):
+        return np.array([np.nan if x is None else x for x in v], float)
+    fixed, star = panel[REFERENCE], panel["dense:y=*"]
+    d = arr(fixed["distance"])
+    ax.plot(d, arr(fixed["local_entropy"]), "C3-", label=rf"$S_I$, y = {Y}")
+    ax.plot(arr(star["distance"]), arr(star["local_entropy"]), "C2-", lw=2,
+            label=r"$S_I$, y = y* ($\Sigma = 0$)")
+    sig = arr(fixed["external_entropy"])
+    neg = sig < 0
+    if neg.any():
+        ax.fill_between(d, 0, 1, where=neg, color="0.9", transform=ax.get_xaxis_transform(),
+                        label=rf"$\Sigma(y = {Y}) < 0$: centres exponentially rare")
+    for c, col, name in ((fixed, "C3", f"y = {Y}"), (star, "C2", "y = y*")):
+        bad = [(x, st) for x, st in zip(c["distance"], c["status"]) if st != "converged"]
+        if bad:
+            ax.plot([x for x, _ in bad], np.zeros(len(bad)), "x", color=col,
+                    label=f"{name}: " + ", ".join(sorted({st for _, st in bad})))
+    ax.set_xlabel("distance d")
+    ax.set_ylabel(r"local entropy $S_I(d)$")
+    ax.set_title(rf"dense regions, $\kappa = 0$, $\alpha = {panel['alpha']}$", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
 
 
 def plot_wide_flat_minima(data, ax):
@@ -248,7 +309,13 @@ def plot_wide_flat_minima(data, ax):
 
 def main(quick=False, outdir=None):
     data = compute(quick, outdir)
-    fig, ax = new_figure()
+    if data.get("sigma_panel"):
+        fig, ax = new_figure(width=11.5)
+        ax.remove()
+        ax, ax2 = fig.subplots(1, 2, width_ratios=(1.2, 1))
+        plot_sigma_panel(data["sigma_panel"], ax2)
+    else:
+        fig, ax = new_figure()
     plot_wide_flat_minima(data, ax)
     out = save(fig, data, outdir, "wide_flat_minima")
     # ok: the capacity line and alpha_U(kappa = 0) were located; alpha_U at kappa > 0

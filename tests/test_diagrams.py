@@ -172,6 +172,22 @@ def test_wide_flat_minima_quick(tmp_path):
     assert au["alpha_u"] < d["capacity"]["alpha_c"][0]
 
 
+def test_sigma_panel_draws_failed_points_and_the_negative_sigma_band():
+    """The right panel of wide_flat_minima (full mode only) reads results: failed points
+    are drawn as crosses, the Σ < 0 band is shaded where the y = 20 data say so."""
+    from figures.plotting import new_figure
+    from figures.wide_flat_minima import REFERENCE, plot_sigma_panel
+    fixed = {"distance": [0.01, 0.02, 0.03], "local_entropy": [0.02, 0.025, None],
+             "external_entropy": [-0.1, 0.01, None], "status": ["converged", "converged",
+                                                                "branch_ended"]}
+    star = {"distance": [0.01, 0.02, 0.03], "local_entropy": [0.015, 0.02, 0.024],
+            "external_entropy": [0.0, 0.0, 0.0], "status": ["converged"] * 3}
+    fig, ax = new_figure()
+    plot_sigma_panel({"alpha": 0.77, "kappa": 0.0, REFERENCE: fixed, "dense:y=*": star}, ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("rare" in t for t in labels) and any("branch_ended" in t for t in labels)
+
+
 def test_margin_coalescence_quick(tmp_path):
     """Quick mode: kappa_max consistent with the capacity and the ordering 'larger
     reference margin => smaller gap to the alpha = 0 bound at d = 0.01' (PRL 2021 Fig. 1)."""
