@@ -84,11 +84,20 @@ class _ProxNode(sp.Function):
         return PROX_LOSSES[int(self.args[3])]
 
     def kink_points(self):
-        """Positions, in the first argument z, where the node is not smooth (hinge: z = k
-        and z = k − x, where the proximal point enters / leaves the kink); [] for the
-        smooth cross-entropy."""
+        r"""Positions, in the first argument z, where the node is not smooth, or nearly so
+        (quadrature split points). Hinge: z = k and z = k − x, where the proximal point
+        enters / leaves the kink. Cross-entropy: smooth, but for γx ≫ 1 the proximal
+        point sticks near h = 0 (where xℓ'' ≫ 1) and leaves it over a width ~1/γ: the
+        near-kinks are where xℓ''(h) = 1, i.e. :math:`h_\pm = \pm\,\mathrm{arccosh}
+        (\sqrt{\gamma x/2})/\gamma`, at :math:`z = h_\pm + x\ell'(h_\pm)` (the inverse
+        of the proximal map, closed form); for γx ≤ 2 both collapse to h = 0 (a
+        harmless split)."""
         z, x, c, L = self.args
-        return [c, c - x] if self.loss == "hinge" else []
+        if self.loss == "hinge":
+            return [c, c - x]
+        u = sp.sqrt(c * x / 2)
+        hs = sp.acosh((1 + u + sp.Abs(u - 1)) / 2) / c  # max(1, u), printable everywhere
+        return [h + x * _ce_dloss(h, c) for h in (hs, -hs)]
 
     def _shift(self):
         return ProxShift(*self.args)
