@@ -6,7 +6,7 @@ Commands (``--json`` prints one JSON object on stdout)::
     replica solve MODEL --set alpha=0.6 --set kappa=0 [--method auto] [--tol T] [--x0 q=0.3] [--json]
     replica capacity MODEL --set kappa=0.5 [--json]
     replica equations MODEL [--ansatz rs|franz-parisi]
-    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 [--set beta_ref=B] \
+    replica local-entropy MODEL --set alpha=0.6 --set kappa=0 [--set beta_ref=B|inf] \
         --reference typical|margin=K|dense:y=Y|loss=NAME:PARAM \
         --distances START:STOP:NUM [--json]
     replica local-entropy binary-tree-committee --set K=inf --set activation=relu \
@@ -44,7 +44,9 @@ class UsageError(Exception):
     pass
 
 
-def _parse_sets(items, what="--set"):
+def _parse_sets(items, what="--set", allow_inf=()):
+    """NAME=VALUE items -> {name: float}; only the names in ``allow_inf`` may be +inf
+    (``beta_ref=inf``: the zero-temperature loss reference)."""
     out = {}
     for item in items or []:
         if "=" not in item:
@@ -55,7 +57,7 @@ def _parse_sets(items, what="--set"):
             v = float(val)
         except ValueError:
             raise UsageError(f"parameter {name} must be a number, got {val!r}") from None
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not (name in allow_inf and v == math.inf):
             raise UsageError(f"parameter {name} must be finite, got {val!r}")
         if name in out:
             raise UsageError(f"parameter {name} set twice")
@@ -203,7 +205,7 @@ def cmd_local_entropy(args):
     _, rest = _model_and_sets(args.model, args.set)
     options = dict(tuple(t.strip() for t in i.split("=", 1))
                    for i in (args.set or []) if i not in rest) or None
-    controls = _parse_sets(rest)
+    controls = _parse_sets(rest, allow_inf=("beta_ref",))
     ds = _parse_distances(args.distances)
     from solvers.local_entropy import local_entropy
     r = local_entropy(args.model, controls, reference=args.reference, distances=ds,
@@ -438,7 +440,8 @@ def build_parser():
     le.add_argument("--set", action="append", metavar="NAME=VALUE")
     le.add_argument("--reference", required=True,
                     help="typical | margin=K | dense:y=Y | loss=ce:GAMMA or loss=hinge:K "
-                         "(with --set beta_ref=B)")
+                         "(with --set beta_ref=B, the inverse temperature of the loss's Gibbs "
+                         "measure; --set beta_ref=inf: its minimisers, the zero-temperature limit)")
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)
