@@ -787,9 +787,12 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     controls = dict(controls) if isinstance(controls, dict) else controls
     extra = {}
     if loss is not None:
-        extra = {"beta_ref": _check_beta_ref(controls), f"{loss[0]}_{_loss_param(loss[0])}": loss[1]}
+        beta = _check_beta_ref(controls)
+        # JSON has no infinity: the minimisers' curve says "inf"
+        extra = {"beta_ref": beta if math.isfinite(beta) else "inf",
+                 f"{loss[0]}_{_loss_param(loss[0])}": loss[1]}
         controls.pop("beta_ref")
-        rs, ref_rs, m = fp_loss_model(model, loss[0], zero_temperature=math.isinf(extra["beta_ref"]))
+        rs, ref_rs, m = fp_loss_model(model, loss[0], zero_temperature=math.isinf(beta))
     controls = validate_controls(rs, controls)
     kref = (parse_reference(reference, controls["kappa"])
             if y_dense is None and loss is None else None)
@@ -810,10 +813,10 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
         return _dense_ystar_curve(model, m, controls, d, p_req, result)
     if y_dense is not None:
         return _dense_curve(m, controls, y_dense, d, p_req, result)
-    if loss is not None and math.isinf(extra["beta_ref"]):
+    if loss is not None and math.isinf(beta):
         return _loss_curve_zero_t(rs, ref_rs, m, controls, loss, p_req, result)
     if loss is not None:
-        return _loss_curve(rs, ref_rs, m, controls, loss, extra["beta_ref"], p_req, result)
+        return _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result)
 
     # 1. the reference problem
     a = controls["alpha"]
@@ -1359,7 +1362,7 @@ def _loss_curve_zero_t(rs, ref_rs, m, controls, loss, p_req, result):
     a, pname = controls["alpha"], _loss_param(loss[0])
     ref, msg = _ground_state(ref_rs, a, pname, loss[1])
     refsad = {"x_ref": None, "rhat_ref": None, "energy": None, "loss": loss[0], pname: loss[1],
-              "beta_ref": math.inf, "status": "no_isolated_minimiser" if ref is None else ref.status}
+              "beta_ref": "inf", "status": "no_isolated_minimiser" if ref is None else ref.status}
     if ref is not None:
         xr, rr = ref.order_parameters["x"], ref.conjugates["rhat"]
         refsad.update(x_ref=xr, rhat_ref=rr, free_entropy_over_beta=ref.free_entropy,
