@@ -747,11 +747,14 @@ class CompiledModel:
         parts = np.broadcast_arrays(*[x[..., i] for i in range(x.shape[-1])], *cvals)
         return [np.asarray(p, dtype=float) for p in parts]
 
-    def evaluate(self, bundle, x, controls, nodes=None):
+    def evaluate(self, bundle, x, controls, nodes=None, fast_min=None):
         """Evaluate a bundle; returns a tuple of arrays of the batch shape.
 
         ``nodes`` = (hermite, legendre) node counts to override the defaults (used
-        for the quadrature error estimate).
+        for the quadrature error estimate). ``fast_min``: minima of the cheaper form's
+        ``valid_if`` expressions replacing ``FAST_FORM_MIN`` (looser ones give approximate
+        Hessians for a Newton iteration whose residual is evaluated with the default
+        dispatch: ``LOCAL_ENTROPY_HESSIAN_FAST_MIN``, solvers.local_entropy).
         """
         env = self._env(x, controls)
         if self._fast is not None and bundle in ("value", "gradient", "jacobian"):
@@ -762,7 +765,7 @@ class CompiledModel:
                 f, _ = self.derived(f"fast_form_{key}", lambda e=expr: (e, scope))
                 with np.errstate(all="ignore"):
                     v = np.asarray(f(*env), dtype=float)
-                ok = ok and bool(np.all(v > C.FAST_FORM_MIN[key]))  # NaN: False
+                ok = ok and bool(np.all(v > (fast_min or C.FAST_FORM_MIN)[key]))  # NaN: False
             if ok:
                 return fast.evaluate(bundle, x, controls, nodes=nodes)
             # ``domain``: variances under a square root in both forms; a negative one

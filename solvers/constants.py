@@ -152,7 +152,16 @@ LOCAL_ENTROPY_MARCH_NODES = (HERMITE_NODES // 2, 30)
 #: With these minima the gradient error stays ≲ 5e-11, below the 1e-10 solver tolerance
 #: (a saddle displaced by 5e-11/|Hessian| moves S by O(1e-20)); the value agrees to
 #: 1e-13 wherever the form is used. Elsewhere the 3-level form is used, exactly.
-FAST_FORM_MIN = {"residual_variance": 1e-10, "collapsed_variance": 0.05, "step_width": 1e-3}
+#: collapsed_variance was 0.05; 0.02 since session 4, measured against the 3-level form
+#: at 2x nodes at 60 converged points with 0.018 < r² < 0.06 (α = 0.2/0.4/0.6 typical,
+#: κ̃ = 0.25/0.5 at α = 0.4, κ̃ = 0.2 at α = 0.6): the value agrees to ≤ 2.3e-11 (the
+#: 3-level full rule: ≤ 1.7e-11), the gradient to ≤ 4e-11 on typical curves and up to
+#: 7e-10 around margin references at 0.2 < d < 0.32 — the full rule resolving the
+#: collapsed integrand less well there, independently of r² (1.7e-8 at r² = 0.052,
+#: κ̃ = 0.5, d = 0.22, under the old minimum too; the 2x rule agrees to 1e-11). A
+#: gradient error δ displaces the saddle by δ/|Hessian| and S by O(δ²): values stay
+#: within ~2e-11. It puts the whole α = 0.4 typical curve d ≤ 0.3 on the collapsed form.
+FAST_FORM_MIN = {"residual_variance": 1e-10, "collapsed_variance": 0.02, "step_width": 1e-3}
 
 #: ... but only farther than this from the start of the march in p: near the typical
 #: point the variance q1 - t²/q̃ - (p-t)²/(1-q̃) of the constrained field vanishes, and a
@@ -162,6 +171,38 @@ LOCAL_ENTROPY_COARSE_FROM = 0.02
 #: Residual tolerance of the coarse-rule solves on the continuation path (their
 #: solutions are predictors only).
 LOCAL_ENTROPY_MARCH_TOL = 1e-8
+
+#: Continuation of Franz–Parisi curves around margin references in the variance chart
+#: (solvers.local_entropy._Chart: Newton in ln c², ln ĉ², where every iterate has
+#: positive residual variances, so steps need not be small to stay in the domain):
+#: * CHART_MAX_STEP: largest step in p. From the exact typical point the first
+#:   requested distance is usually reached in one step (α = 0.4: p = q̃ → q̃ + 0.144 in
+#:   ~9 coarse Newton iterations; 0.02-steps cost 44);
+#: * LOG_STEP: largest step in ln(1 − p) (the variables vary like powers of 1 − p at
+#:   small d; the last requested gap of a linear grid, d = 0.007 → 0.001, is 1.9);
+#: * START_FLOORS: the first guesses off the typical point, where c² = ĉ² = 0, set
+#:   c² = ĉ² = f·b² (b² = (p−t)²/(1−q̃)), tried in this order (f ≈ 0.15 on the binary
+#:   branch at α = 0.4; 0.1 takes twice the iterations and fell back to the full rule);
+#: * SWITCH_STEP: a Newton step shorter than this (max-norm in the chart) switches from
+#:   coarse-rule Hessian and gradient to the full rule's gradient with that Hessian
+#:   (chord steps; the coarse Hessian's relative error is ~1e-8 in the bulk);
+#: * BACKTRACKS: halvings of a Newton step before the solve fails (the step is then
+#:   halved in p instead, cheaper than rescuing a poor predictor);
+#: * CHART_MAX_LOG: cap on ln ĉ² in the chart (ĉ² is O(1) on the branches; keeps a wild
+#:   iterate from overflowing).
+LOCAL_ENTROPY_CHART_MAX_STEP = 0.15
+LOCAL_ENTROPY_LOG_STEP = 0.5
+LOCAL_ENTROPY_START_FLOORS = (0.2, 0.05, 0.8)
+LOCAL_ENTROPY_SWITCH_STEP = 1e-4
+LOCAL_ENTROPY_BACKTRACKS = 6
+LOCAL_ENTROPY_CHART_MAX_LOG = 30.0
+#: Minima of the collapsed Franz–Parisi form (cf. FAST_FORM_MIN) for the Hessians of the
+#: chart march: near the typical point (r² ~ 1.3 (p − q̃)², binary α = 0.4) the collapsed
+#: Hessian is accurate to far better than the 1e-4 a chord step needs, and ~10x cheaper
+#: than the 3-level one; below step_width 1e-5 (c²/b² → 1e-11 at small d around
+#: high-margin references) its H weight is narrower than the coarse mesh resolves.
+LOCAL_ENTROPY_HESSIAN_FAST_MIN = {"residual_variance": 1e-12, "collapsed_variance": 1e-4,
+                                  "step_width": 1e-5}
 
 #: Steps of the homotopy in (alpha, kappa, 1/y, p) from the dense functional's anchor
 #: point to the first requested distance (halved on failure). 8 keeps every step's

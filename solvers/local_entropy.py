@@ -491,7 +491,7 @@ def _chart_newton(m, c, x, full, hkw=None):
     if gH is None:
         return None
     g, H = gH
-    A = H @ ch.dxdy(y)
+    A = H @ ch.dxdy(y)  # the Jacobian of ∇_x Φ in y
     exact = full and not hkw  # the Hessian's rule is the full rule: g is final from the start
     final = exact
     for _ in range(C.LOCAL_ENTROPY_NEWTON_MAXITER):
@@ -500,30 +500,43 @@ def _chart_newton(m, c, x, full, hkw=None):
             return x, float(m.value(x, c)), res
         if not full and res < C.LOCAL_ENTROPY_MARCH_TOL:
             return x, None, res
+        # the Newton step in x where it stays inside (quadratic convergence where the
+        # equations are smooth in x: the bulk, and small d where c² is tiny but the
+        # iterates approach it from above), else in y (near the typical point the x step
+        # points through c² = 0)
         try:
+            sx = np.linalg.solve(H, -g)
             s = np.linalg.solve(A, -g)
         except np.linalg.LinAlgError:
             return None
-        if not np.all(np.isfinite(s)):
+        if not (np.all(np.isfinite(s)) and np.all(np.isfinite(sx))):
             return None
-        t = 1.0
-        while not ch.inside(ch.to_x(y + t * s)):  # q1 < 1 and the variable domains
-            t *= 0.5
-            if t < 1e-6:
-                return None
+        in_x = ch.inside(x + sx) and ch.to_y(x + sx) is not None  # (a convex domain)
+        if in_x:
+            t = 1.0
+        else:
+            t = 1.0
+            while not ch.inside(ch.to_x(y + t * s)):  # q1 < 1 and the variable domains
+                t *= 0.5
+                if t < 1e-6:
+                    return None
         merit = float(g @ g)
         switch = (full and not final and t == 1.0
-                  and float(np.max(np.abs(s))) < C.LOCAL_ENTROPY_SWITCH_STEP)
+                  and float(np.max(np.abs(sx if in_x else s))) < C.LOCAL_ENTROPY_SWITCH_STEP)
         for _ in range(C.LOCAL_ENTROPY_BACKTRACKS):
-            yn = y + t * s
-            xn = ch.to_x(yn)
+            if in_x:
+                xn = x + t * sx
+                yn = ch.to_y(xn)
+            else:
+                yn = y + t * s
+                xn = ch.to_x(yn)
             if final or switch:
-                gn, An = m.gradient(xn, c), A
+                gn, Hn = m.gradient(xn, c), H
                 if not np.all(np.isfinite(gn)):
                     gn = None
             else:
                 gH = _chart_hessian(m, xn, c, hkw)
-                gn, An = (None, None) if gH is None else (gH[0], gH[1] @ ch.dxdy(yn))
+                gn, Hn = (None, None) if gH is None else gH
             # the first full-rule gradient has no full-rule merit to compare with
             if gn is not None and (switch or float(gn @ gn) <= (1 - 2e-4 * t) * merit):
                 break
@@ -534,8 +547,9 @@ def _chart_newton(m, c, x, full, hkw=None):
             gH = _chart_hessian(m, xn, c, {})  # a poor chord step: the full Hessian here
             if gH is None:
                 return None
-            An = gH[1] @ ch.dxdy(yn)
-        x, y, g, A = xn, yn, gn, An
+            Hn = gH[1]
+        x, y, g, H = xn, yn, gn, Hn
+        A = H @ ch.dxdy(y)
         final = final or switch
     return None
 
