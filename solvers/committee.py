@@ -115,8 +115,9 @@ standard error 7e-5.
 
 Cost: per point and component, K complex erfcx on ``RELU_CONTOUR_NODES`` nodes; the
 components are ⌈K/2⌉ (fewer after skipping), so the cost grows like K² (K³ for the
-recursion) per point: ~0.4 s per evaluation at K = 2, ~2 s at K = 3 (two labels),
-~1.5 s at K = 4 on one core (benchmarks/committee.py). Large K (≳ 20) is not
+recursion) per point: one evaluation (value and two derivatives) takes 0.18 s at
+K = 2, 0.71 s at K = 3 (two labels), 0.76 s at K = 4 and 3.2 s at K = 6
+(benchmarks/committee.py, 2-core machine shared with other jobs). Large K (≳ 20) is not
 practical this way; K → ∞ has its own closed channel (``K=inf``).
 """
 
