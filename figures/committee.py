@@ -7,8 +7,9 @@ r"""Figure: RS capacity of tree committee machines vs the number K of hidden uni
   PRL 123, 170602 (2019)) saturate at the K → ∞ value 2π/(π−1) (horizontal line);
 * binary weights (RS entropy zero): sign and ReLU units for finite K (ReLU: full mode
   only, ~1 min per K: the finite-q contour estimator of solvers.committee), with the
-  K → ∞ values for sign and ReLU as horizontal lines. Odd-K ReLU points (label-averaged
-  readout, one label with the minority on the winning side) lie below the even-K trend.
+  K → ∞ values for sign and ReLU as horizontal lines. Odd-K ReLU points (open markers:
+  label-averaged readout, one label with the minority on the winning side) lie below
+  the even-K line.
 
 All RS: BHS 1992 find RS unstable near capacity, so these are RS estimates, not the
 true capacities. Run: ``python -m figures committee`` (data: figures/output/committee.json).
@@ -78,6 +79,18 @@ def compute(quick=False):
                       "rs": "RS estimates; RS is unstable near capacity (BHS 1992)"}}
 
 
+def _plot_series(ax, key, K, a, color, label):
+    """Sign: one line. ReLU: even K (balanced readout) joined, odd K (label-averaged,
+    our extension) as open markers."""
+    if key != "relu":
+        ax.plot(K, a, "o-", color=color, ms=3, label=label)
+        return
+    even = K % 2 == 0
+    ax.plot(K[even], a[even], "o-", color=color, ms=3, label=label + " (even)")
+    if np.any(~even):
+        ax.plot(K[~even], a[~even], "o", mfc="none", color=color, ms=4, label=label + " (odd)")
+
+
 def plot_committee_capacity(data, axes):
     """Draw the two panels from the saved data (reads only)."""
     ax1, ax2 = axes
@@ -85,7 +98,7 @@ def plot_committee_capacity(data, axes):
     for key, color, label in (("sign", "C0", "sign, finite K"), ("relu", "C3", "ReLU, finite K")):
         K = np.array(s[key]["K"], float)
         a = np.array([np.nan if v is None else v for v in s[key]["alpha_c"]], float)
-        ax1.plot(K, a, "o-", color=color, ms=3, label=label)
+        _plot_series(ax1, key, K, a, color, label)
     kk = np.geomspace(1, max(s["sign"]["K"]), 100)
     ax1.plot(kk, 12 * np.sqrt(kk) / math.sqrt(2 * math.pi), "--", color="C0", lw=0.8,
              label=r"RS large K: $12\sqrt{K/2\pi}$")
@@ -107,7 +120,7 @@ def plot_committee_capacity(data, axes):
             continue
         K = np.array(b["K"], float)
         a = np.array([np.nan if v is None else v for v in b["alpha_c"]], float)
-        ax2.plot(K, a, "o-", color=color, ms=3, label=label)
+        _plot_series(ax2, key, K, a, color, label)
     for key, color, label in (("binary_sign", "C0", r"sign, $K\to\infty$"),
                               ("binary_relu", "C3", r"ReLU, $K\to\infty$")):
         if data["wide"][key] is not None:

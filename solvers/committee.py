@@ -461,9 +461,10 @@ def _tilt_ratios(w):
 
 
 def _relu_contour(up, um):
-    r"""Saddle point c > 0 of :math:`h(c) = \ln M_-(c) + \ln G_+(c) - \ln c` (convex) per
-    row, by safeguarded Newton in ln c, and the scale :math:`b = h''(c)^{-1/2}` of the
-    tangent map of the contour. ``up``, ``um``: (M, n±) rescaled means u = a z."""
+    r"""Saddle point c > 0 of the whole event's :math:`h(c) = \ln M_-(c) + \ln G_+(c) -
+    \ln c` (convex) per row, by safeguarded Newton in ln c: it only decides between the
+    event and its complement (:func:`_relu_group`); the integrals use the components'
+    own contours (:func:`_relu_components`). ``up``, ``um``: (M, n±) means u = a z."""
     M = up.shape[0]
     up_, um_, lm_p_, lm_m_ = up, um, log_ndtr(-up), log_ndtr(-um)
 
@@ -510,21 +511,7 @@ def _relu_contour(up, um):
             if len(act) == 0:
                 break
         c = np.exp(t)
-        cc = c[:, None]
-        # scale of the contour: per-unit tilted variances (not h''(c), which also holds
-        # the between-component variance of G_+ where the tilt switches a unit on: there
-        # h'' can be ~100 with components of unit width)
-        hM = np.exp(-0.5 * um**2 + _log_scaled_ncdf_real(um - cc)
-                    - np.logaddexp(lm_m_, -0.5 * um**2 + _log_scaled_ncdf_real(um - cc)))
-        k1, k2 = _tilt_ratios(um - cc)
-        var = (hM * k2 - (hM * k1)**2).sum(axis=1)
-        lg = -0.5 * up**2 + _log_scaled_ncdf_real(up + cc)
-        gM = np.exp(lg - np.logaddexp(lm_p_, lg))
-        k1, k2 = _tilt_ratios(up + cc)
-        var = var + (gM * k2 - (gM * k1)**2).sum(axis=1) + 1.0 / c**2
-    b = 1.0 / np.sqrt(var)
-    b = np.where(np.isfinite(b) & (b > 0), b, c)
-    return c, b
+    return c
 
 
 @functools.lru_cache(maxsize=4)
@@ -689,8 +676,8 @@ def _relu_group(zp, zm, a):
     swapped event's saddle point lies further out, c_swap > c, and the all-off atom
     π0 < 1/2), the complement 1 − P(Σ_- > Σ_+) − π0 (module docstring)."""
     up, um = a * zp, a * zm
-    c, b = _relu_contour(up, um)
-    cs, bs = _relu_contour(um, up)
+    c = _relu_contour(up, um)
+    cs = _relu_contour(um, up)
     zz = np.concatenate([zp, zm], axis=1)
     lm, m1, m2 = _m_jet(a * zz, zz)
     swap = (cs > c) & (lm.sum(axis=1) < -math.log(2.0))
