@@ -459,10 +459,11 @@ class _Chart:
         return bool(c2 > 0 and ch2 >= 0)
 
 
-#: Hessians of the chart march: the coarse rule, with the collapsed form under looser
-#: minima (``LOCAL_ENTROPY_HESSIAN_FAST_MIN``; an approximate Hessian only makes the
-#: last Newton steps chords). The residual is always the full rule's, default dispatch.
-_MARCH_HESSIAN = {"nodes": C.LOCAL_ENTROPY_MARCH_NODES, "fast_min": C.LOCAL_ENTROPY_HESSIAN_FAST_MIN}
+#: Hessians of the chart march: a coarse rule (LOCAL_ENTROPY_HESSIAN_NODES), with the
+#: collapsed form under looser minima (``LOCAL_ENTROPY_HESSIAN_FAST_MIN``; an
+#: approximate Hessian only makes the last Newton steps chords). The residual is always
+#: the full rule's, default dispatch.
+_MARCH_HESSIAN = {"nodes": C.LOCAL_ENTROPY_HESSIAN_NODES, "fast_min": C.LOCAL_ENTROPY_HESSIAN_FAST_MIN}
 
 
 def _chart_hessian(m, x, c, kw):
@@ -480,7 +481,8 @@ def _chart_newton(m, c, x, full, hkw=None):
     requested point (``full``), the iteration continues with the full rule's gradient
     and that Hessian (chord steps; refreshed with the full rule if a step contracts the
     residual less than 100-fold) until max|∇Φ| < SOLVER_TOL, as in ``solve_saddle``.
-    Path points (not ``full``) stop at LOCAL_ENTROPY_MARCH_TOL on the Hessian's rule.
+    Path points (not ``full``) stop at LOCAL_ENTROPY_MARCH_TOL on the Hessian's rule, or
+    after a Newton step shorter than SWITCH_STEP.
     Returns (x, value, residual) — value None for path points — or None on failure."""
     hkw = _MARCH_HESSIAN if hkw is None else hkw
     ch = _Chart(m, c)
@@ -521,8 +523,13 @@ def _chart_newton(m, c, x, full, hkw=None):
                 if t < 1e-6:
                     return None
         merit = float(g @ g)
-        switch = (full and not final and t == 1.0
-                  and float(np.max(np.abs(sx if in_x else s))) < C.LOCAL_ENTROPY_SWITCH_STEP)
+        small = t == 1.0 and float(np.max(np.abs(sx if in_x else s))) < C.LOCAL_ENTROPY_SWITCH_STEP
+        if small and not full:
+            # a path point (a predictor for the next one): the Newton step from a point
+            # within SWITCH_STEP of the saddle lands within ~SWITCH_STEP² of it
+            xn = x + sx if in_x else ch.to_x(y + s)
+            return xn, None, res
+        switch = small and full and not final
         for _ in range(C.LOCAL_ENTROPY_BACKTRACKS):
             if in_x:
                 xn = x + t * sx
