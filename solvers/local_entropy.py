@@ -22,9 +22,13 @@ the same prior at margin κ̃); the curve then starts from the typical point p =
 where :math:`q_1 = t = \tilde q`, :math:`\hat q_1 = \hat t = \hat p = \tilde{\hat q}`
 (exact, S = RS entropy), is continued in κ̃ (at fixed p) for margin references, and
 then in p in both directions through the requested distances, each point warm-started
-from a secant predictor; a failed Newton step halves the step, and a branch that
-cannot be continued below ``MIN_STEP`` is reported as ended (``branch_ended``, with
-the last distance reached as ``spinodal``) instead of returning a number.
+from a predictor; a failed Newton solve halves the step, and a branch that cannot be
+continued below ``MIN_STEP`` is reported as ended (``branch_ended``, with the last
+distance reached as ``spinodal``) instead of returning a number. For typical and
+margin references the march runs in the variance chart (:class:`_Chart`, Newton on the
+same equations in ln c², ln ĉ² where an x step would leave the domain; coarse-rule
+Hessians, full-rule residual); other references (dense, loss) and committees use the
+x-space march (:func:`_march_plain`).
 """
 
 from __future__ import annotations
