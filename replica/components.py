@@ -223,7 +223,9 @@ class LossChannel(Channel):
     written as one :class:`~replica.averages.LogMeanExp` node, so large β (the
     zero-temperature limit that selects the loss minimisers) is evaluated in log space.
     The loss parameter (γ of the cross-entropy, k of the hinge) is a control named
-    ``<prefix>gamma`` / ``<prefix>margin``; β is ``<prefix>beta``.
+    ``<prefix>gamma`` / ``<prefix>margin``; β is ``<prefix>beta``. The β → ∞ limit (the
+    loss minimisers, Moreau envelope of ℓ) is built by :mod:`replica.minimisers` from the
+    same channel (``loss``, ``param``).
     """
 
     name = "loss"

@@ -1296,8 +1296,8 @@ def _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
     residual variances vanish and Φ_FP = s_RS(α, κ) exactly — is the generalisation of
     the typical point (exactly stationary when q̂̃ = q̂; otherwise the gradient there is
     O(|q̂̃ - q̂|²)-small, ~1e-4, and the first Newton solve lands on the nearby saddle).
-    The reference is the RS Gibbs measure at inverse temperature ``beta_ref`` (large:
-    minimisers; the zero-temperature limit itself is not taken).
+    The reference is the RS Gibbs measure at inverse temperature ``beta_ref``; the
+    minimisers themselves (``beta_ref = inf``) are :func:`_loss_curve_zero_t`.
     """
     n = len(p_req)
     fail = [None] * n
