@@ -13,7 +13,7 @@ import pytest
 MODULES = [
     "replica.ansatz", "replica.asymptotics", "replica.averages", "replica.catalogue",
     "replica.components", "replica.franz_parisi", "replica.free_energy", "replica.functions",
-    "replica.symbols",
+    "replica.symbols", "replica.prox", "replica.minimisers",
     "solvers", "solvers.capacity", "solvers.errors", "solvers.local_entropy", "solvers.saddle",
     "solvers.validation",
 ]
@@ -21,6 +21,7 @@ MODULES = [
 #: Modules that must carry at least one example (the main public functions).
 WITH_EXAMPLES = {"replica.ansatz", "replica.asymptotics", "replica.catalogue", "replica.components",
                  "replica.franz_parisi", "replica.free_energy", "replica.functions",
+                 "replica.prox", "replica.minimisers",
                  "solvers", "solvers.capacity", "solvers.local_entropy", "solvers.saddle",
                  "solvers.validation"}
 
