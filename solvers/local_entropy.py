@@ -749,7 +749,9 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
         committee family (``binary-tree-committee``, ``tree-committee``) with
         ``options``.
     controls : dict
-        ``alpha`` and ``kappa`` (committees: ``alpha`` only; their output margin is 0).
+        ``alpha`` and ``kappa`` (committees: ``alpha`` only; their output margin is 0);
+        loss references also ``beta_ref``: a number > 0, or ``float("inf")`` for the loss
+        minimisers (zero-temperature limit, :mod:`replica.minimisers`).
     reference : str
         ``"typical"``, ``"margin=K"``, ``"dense:y=Y"`` or ``"loss=NAME:PARAM"``;
         committees: ``"typical"`` only.
