@@ -6,8 +6,9 @@ solutions of larger margin κ̃ (Baldassi et al., PRL 127, 278301 (2021), Fig. 1
 curves rise toward the α = 0 bound −d ln d − (1−d) ln(1−d) as κ̃ grows — high-margin
 solutions lie in wide flat minima); around minimisers of the cross-entropy (Baldassi,
 Pittorino, Zecchina, PNAS 117, 161 (2020), Fig. 2 shape: they sit in wide flat minima;
-here the Gibbs measure at β = 20 stands for the zero-temperature limit); and the
-replicated local entropy of the densest
+the zero-temperature limit β_ref = ∞, :mod:`replica.minimisers`; RS at T = 0 for ±1
+weights is the RS q → 1 limit, an approximation: the minimiser's margins are those of
+the RS bound); and the replicated local entropy of the densest
 regions at y = 20 (Baldassi et al., PRL 115, 128101 (2015), Fig. 1 shape: at this load
 it hugs the α = 0 bound at small d). Points that did not converge are not drawn and are
 listed in the data file with their status. Differences from the papers: RS throughout,
@@ -30,9 +31,10 @@ ALPHA = 0.4
 REFERENCES = ("typical", "margin=0.25", "margin=0.5")
 DENSE = "dense:y=20"
 #: minimisers of the cross-entropy with steepness γ = 5 (Baldassi, Pittorino, Zecchina,
-#: PNAS 2020), from its Gibbs measure at β = 20 (a finite-temperature proxy for the
-#: zero-temperature limit of the paper)
-LOSS, BETA_REF = "loss=ce:5", 20.0
+#: PNAS 2020): the zero-temperature limit of its Gibbs measure (beta_ref = inf)
+LOSS, BETA_REF = "loss=ce:5", float("inf")
+#: the T = 0 RS branch around them ends near d = 0.00196 (α = 0.4): the curve starts above
+LOSS_MIN_DISTANCE = 0.0025
 
 
 def compute(quick=False):
@@ -40,11 +42,10 @@ def compute(quick=False):
     refs = REFERENCES[::2] if quick else REFERENCES
     curves = {ref: local_entropy("binary-perceptron", {"alpha": ALPHA, "kappa": 0.0},
                                  reference=ref, distances=ds).to_dict() for ref in refs}
-    if not quick:
-        curves[LOSS] = local_entropy("binary-perceptron",
-                                     {"alpha": ALPHA, "kappa": 0.0, "beta_ref": BETA_REF},
-                                     reference=LOSS, distances=ds[ds >= 0.005]).to_dict()
-        # (below d ≈ 0.004 this RS branch ends: continuation stalls near p = 0.996)
+    # a few seconds: also in quick mode
+    curves[LOSS] = local_entropy("binary-perceptron",
+                                 {"alpha": ALPHA, "kappa": 0.0, "beta_ref": BETA_REF},
+                                 reference=LOSS, distances=ds[ds >= LOSS_MIN_DISTANCE]).to_dict()
     # the dense branch is followed from d = 0.005 (below, q1 -> 1 and the RS large-y
     # saddle becomes stiff) up to d = 0.2 (near its top Ŝ -> 0 and it degenerates)
     dd = np.geomspace(0.005, 0.2, 4 if quick else 16)
@@ -63,7 +64,7 @@ def plot_local_entropy(data, ax):
         if ref.startswith("dense"):
             label, style = f"densest regions (y = {ref.split('=')[1]})", "--"
         elif ref.startswith("loss="):
-            label, style = rf"cross-entropy minimisers ($\gamma$ = {ref.split(':')[1]}, $\beta$ = {BETA_REF:g})", "-."
+            label, style = rf"cross-entropy minimisers ($\gamma$ = {ref.split(':')[1]}, $\beta\to\infty$)", "-."
         else:
             label = "typical reference" if ref == "typical" else ref.replace("margin=", r"$\tilde\kappa$ = ")
             style = "-"
