@@ -65,11 +65,14 @@ CATALOGUE = {
 }
 
 
-def _committee_family(prior_cls, family):
+def _committee_family(prior_cls, family, margin=False):
     def build(K, activation):
         from .committee import tree_committee
-        return tree_committee(prior_cls(), K, activation, name=family)
+        return tree_committee(prior_cls(), K, activation, name=family, margin=margin)
     return build
+
+
+_ACT_DOC = "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"
 
 
 #: Model families: name -> (builder(**options), {option: description}). Their options
@@ -83,6 +86,16 @@ FAMILIES = {
     "binary-tree-committee": (_committee_family(BinaryPrior, "binary-tree-committee"), {
         "K": "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity",
         "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
+    # the same machines with a margin control kappa on the normalised output (K = inf only;
+    # replica.committee.WideCommitteeChannel): new names, so that the margin-0 families
+    # keep their controls (a required kappa would break their commands)
+    "tree-committee-margin": (_committee_family(SphericalPrior, "tree-committee-margin", True), {
+        "K": "hidden units: inf (the output margin is implemented for K -> infinity only)",
+        "activation": _ACT_DOC}),
+    "binary-tree-committee-margin": (
+        _committee_family(BinaryPrior, "binary-tree-committee-margin", True), {
+            "K": "hidden units: inf (the output margin is implemented for K -> infinity only)",
+            "activation": _ACT_DOC}),
 }
 
 

@@ -20,7 +20,11 @@ stored when the output is positive:
   finite capacity as K → ∞, but not the readout convention. With all c_l = +1 and no
   threshold the output could never be negative, which is why the readout is balanced.
 
-The margin on the output is fixed at 0 (no ``kappa`` control; see the README).
+The margin on the output is 0 in the ``tree-committee`` / ``binary-tree-committee``
+families (no ``kappa`` control). The ``*-tree-committee-margin`` families add a margin
+control ``kappa`` on the normalised output, for K → ∞ only
+(:class:`WideCommitteeChannel`); at finite K the sign output takes the discrete
+values :math:`(2j-K)/\sqrt K`, and the margin is not implemented there.
 
 Replica-symmetric free entropy (overlap q equal on all branches, α = P/N):
 
@@ -344,17 +348,42 @@ class TreeCommitteeChannel(Channel):
 
 
 class WideCommitteeChannel(Channel):
-    """K → ∞ tree committee: Gaussian output with overlap Q(q) (module docstring)."""
+    r"""K → ∞ tree committee: Gaussian output with overlap Q(q) (module docstring).
+
+    ``kappa``: None for output margin 0 (the ``tree-committee`` families), or the name
+    of a margin control (``"kappa"``; ``"kappa_ref"`` for a Franz–Parisi reference) for
+    the ``*-tree-committee-margin`` families. The margin is on the normalised output
+    pre-activation :math:`y\,[\sum_l c_l g(\lambda_l) - K\mu]/\sqrt{K(k(1)-\mu^2)}`,
+    unit variance under random patterns (sign: :math:`K^{-1/2}\sum_l
+    \mathrm{sign}\,\lambda_l`; ReLU: :math:`\sum_l c_l\,\mathrm{relu}(\lambda_l)/
+    \sqrt{K(1/2 - 1/(2\pi))}`), so the channel is the perceptron's margin channel on
+    the Q-mapped overlaps, :math:`\ln H((\kappa-\omega)/\sqrt V)` (Gardner 1988 eq.
+    (20) at the output). The spherical RS capacity is then
+    :math:`Q'(1)\,lpha_G(\kappa)` for ReLU (α_G = Gardner's perceptron value,
+    since 1 − Q ≃ Q'(1)(1 − q)) and infinite for sign (1 − Q ∝ √(1 − q)).
+    """
 
     name = "wide-committee"
 
-    def __init__(self, activation):
+    def __init__(self, activation, kappa=None):
         _, self.activation = validate_committee(float("inf"), activation)
         self.source = (_BHS + ", sec. IV" if self.activation == "sign"
                        else _BMZ + " (K → ∞ kernel limit)")
+        self.kappa = None
+        if kappa is not None:
+            from .symbols import Control
+            latex = r"\kappa" if kappa == "kappa" else r"\kappa_{\mathrm{%s}}" % kappa.split("_")[-1]
+            self.kappa = Control(kappa, domain=(None, None), latex=latex,
+                                 description="margin on the normalised committee output, any real value")
+
+    def controls(self):
+        return () if self.kappa is None else (self.kappa,)
+
+    def _margin(self):
+        return sp.S.Zero if self.kappa is None else self.kappa
 
     def log_partition(self, omega, V):
-        return LogH(-omega / sp.sqrt(V))
+        return LogH((self._margin() - omega) / sp.sqrt(V))
 
     def output_overlap(self, q):
         """Output overlap Q(q) of two replicas with hidden-weight overlap q: the map that
@@ -365,20 +394,20 @@ class WideCommitteeChannel(Channel):
 
     def posterior(self, f, x, omega, V):
         r""":math:`\langle f(x)\rangle` over the output field's noise x given the cavity
-        mean ω, under the margin-0 output constraint :math:`\omega + \sqrt V x > 0`: the
-        truncated Gaussian :math:`x > -\omega/\sqrt V` (the reference measure of the
-        Franz–Parisi energetic term, on the Q-mapped fields)."""
-        x0 = -omega / sp.sqrt(V)
+        mean ω, under the output constraint :math:`\omega + \sqrt V x > \kappa` (κ = 0
+        without a margin control): the truncated Gaussian :math:`x > (\kappa-\omega)/\sqrt V`
+        (the reference measure of the Franz–Parisi energetic term, on the Q-mapped fields)."""
+        x0 = (self._margin() - omega) / sp.sqrt(V)
         return GaussianAverage(f, x, x0, sp.oo) / H(x0)
 
     def rs_energetic(self, q, z):
         Q = kernel_overlap(self.activation, q)
-        return GaussianAverage(LogH(-sp.sqrt(Q) * z / sp.sqrt(1 - Q)), z)
+        return GaussianAverage(LogH((self._margin() - sp.sqrt(Q) * z) / sp.sqrt(1 - Q)), z)
 
     def rs_gamma_out(self, q, z):
         Q = kernel_overlap(self.activation, q)
         w = sp.Symbol("w", real=True)
-        lz = LogH(-w / sp.sqrt(1 - Q))
+        lz = LogH((self._margin() - w) / sp.sqrt(1 - Q))
         d1 = sp.diff(lz, w).subs(w, sp.sqrt(Q) * z)
         d2 = sp.diff(lz, w, 2).subs(w, sp.sqrt(Q) * z)
         dQ = sp.diff(Q, q)
@@ -408,15 +437,19 @@ def validate_committee(K, activation):
     return Ki, activation
 
 
-def committee_channel(K, activation):
-    """The channel for (K, activation): finite K or K = inf."""
+def committee_channel(K, activation, margin=False):
+    """The channel for (K, activation): finite K or K = inf; ``margin``: with the output
+    margin control ``kappa`` (K = inf only; ValueError naming K otherwise)."""
     K, activation = validate_committee(K, activation)
     if K == float("inf"):
-        return WideCommitteeChannel(activation)
+        return WideCommitteeChannel(activation, "kappa" if margin else None)
+    if margin:
+        raise ValueError(f"K: the output margin kappa is implemented for K = inf only "
+                         f"(finite K has margin 0: use the family without -margin), got K = {K}")
     return TreeCommitteeChannel(K, activation)
 
 
-def tree_committee(prior, K, activation, name=None):
+def tree_committee(prior, K, activation, name=None, margin=False):
     """RS free entropy of the tree committee with the given weight prior.
 
     Parameters
@@ -428,6 +461,9 @@ def tree_committee(prior, K, activation, name=None):
     activation : {"sign", "relu"}
     name : str, optional
         Family name (the model is named ``name[K=..,activation=..]``).
+    margin : bool
+        Add the output margin control ``kappa`` (:class:`WideCommitteeChannel`;
+        K = inf only).
 
     Examples
     --------
@@ -440,14 +476,14 @@ def tree_committee(prior, K, activation, name=None):
     alpha*SignCommitteeLogZ(q, 3, 0)
     """
     from .ansatz import replica_symmetric
-    ch = committee_channel(K, activation)
+    ch = committee_channel(K, activation, margin)
     Ks = "inf" if ch.name == "wide-committee" else str(ch.K)
-    name = name or f"{prior.name}-tree-committee"
+    name = name or f"{prior.name}-tree-committee" + ("-margin" if margin else "")
     fe = replica_symmetric(
         prior, ch, f"{name}[K={Ks},activation={activation}]",
         f"Tree committee machine, K={Ks} {activation} hidden units, {prior.name} weights, "
-        f"output margin 0, RS ({_BHS}; {_BMZ}).")
-    fe.meta["committee"] = {"K": Ks, "activation": activation}
+        f"output margin {'kappa' if margin else 0}, RS ({_BHS}; {_BMZ}).")
+    fe.meta["committee"] = {"K": Ks, "activation": activation, "margin": bool(margin)}
     if isinstance(ch, TreeCommitteeChannel) and ch.K > 1:
         # the K-field average is a quasi-Monte Carlo estimate (solvers.committee): its
         # error (~1e-5 at K = 3, measured against a product quadrature) is far above

@@ -199,8 +199,9 @@ def _rs_model(name, options):
 
 
 def _is_committee(rs):
-    """Whether the RS model ``rs`` (FreeEnergy) is a tree committee (margin-0 output)."""
-    return "committee" in rs.meta
+    """Whether the RS model ``rs`` (FreeEnergy) is a tree committee with margin-0 output
+    (the ``-margin`` families, with a kappa control, take the perceptrons' path)."""
+    return "committee" in rs.meta and not rs.meta["committee"].get("margin")
 
 
 def fp_model(name, options=None):
@@ -217,14 +218,19 @@ def fp_model(name, options=None):
         rs = _rs_model(name, options)
         meta = rs.meta
         ch = meta.get("channel")
-        if _is_committee(rs):
+        if "committee" in meta:
             from replica.committee import WideCommitteeChannel
             if not isinstance(ch, WideCommitteeChannel):
                 raise ParameterError("K", f"the Franz–Parisi ansatz of the tree committee is "
                                           f"derived for K = inf only (the output is then Gaussian); "
                                           f"got K = {meta['committee']['K']}")
-            fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
-                              f"Franz–Parisi entropy around typical solutions, {rs.name}")
+            if ch.kappa is None:
+                fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
+                                  f"Franz–Parisi entropy around typical solutions, {rs.name}")
+            else:  # a -margin family: references of margin kappa_ref, as for perceptrons
+                fe = franz_parisi(meta["prior"], ch, WideCommitteeChannel(ch.activation, "kappa_ref"),
+                                  f"{rs.name}/franz-parisi",
+                                  f"Franz–Parisi entropy around reference solutions, {rs.name}")
         elif type(ch) is not MarginChannel:
             raise ParameterError("model", f"local entropy needs a margin-channel model; {name} is not")
         else:
@@ -802,15 +808,21 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     t0 = time.perf_counter()
     if not isinstance(model, str):
         raise ParameterError("model", "local_entropy takes a catalogue model name")
+    label = model
     if options is not None or model in _committee_families():
         rs_fe = _rs_model(model, options)
         if _is_committee(rs_fe):
             return _committee_curve(model, options, controls, reference, distances, t0)
+        if "committee" in rs_fe.meta:  # a -margin family: typical and margin=K references
+            if parse_dense(reference) is not None or parse_loss(reference) is not None:
+                raise ParameterError("reference", f"committee models take reference=typical or "
+                                                  f"margin=K, got {reference!r}")
+            label = rs_fe.name  # then the perceptrons' path, with the family options
     y_dense, loss = parse_dense(reference), parse_loss(reference)
     if y_dense is not None:
         rs, m = dense_model(model, y_free=y_dense == DENSE_YSTAR)
     elif loss is None:
-        rs, m = fp_model(model)
+        rs, m = fp_model(model, options)
     controls = dict(controls) if isinstance(controls, dict) else controls
     extra = {}
     if loss is not None:
@@ -832,7 +844,7 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
                       {**controls, **extra} if loss is not None else {**controls, "kappa_ref": kref})
 
     def result(status_list, S, res, xs, refsad, d_typ, message, spinodal=None, ext=None):
-        return _make_curve(model, reference, curve_controls, d, prior, m.variables, status_list,
+        return _make_curve(label, reference, curve_controls, d, prior, m.variables, status_list,
                            S, res, xs, refsad, d_typ if y_dense is None else None, message, t0,
                            spinodal=spinodal, ext=ext)
 
@@ -913,7 +925,8 @@ def _committee_curve(model, options, controls, reference, distances, t0):
     """
     if reference != "typical":
         raise ParameterError("reference", f"committee models have output margin 0 and no kappa: "
-                                          f"only reference='typical' is available, got {reference!r}")
+                                          f"only reference='typical' is available, got {reference!r} "
+                                          f"(the -margin families take margin=K references)")
     rs, m = fp_model(model, options)
     controls = validate_controls(rs, dict(controls) if isinstance(controls, dict) else controls)
     d = _check_distances(distances)

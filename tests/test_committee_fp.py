@@ -265,3 +265,88 @@ def test_kernel_overlap_node_prints_with_parentheses():
                  + 1 / KernelOverlap(t, k, n)**3)
             got = float(compile_expression(e, [q, t])(0.6, 0.3))
             assert abs(got - float(e.subs({q: 0.6, t: 0.3}).evalf(20))) < 1e-12
+
+
+# ------------------------------------------------------------------ output margin (K = inf)
+def test_margin_family_spherical_relu_capacity_is_the_mapped_gardner_value():
+    """Spherical K → ∞ ReLU committee with output margin κ: 1 − Q ≃ Q'(1)(1 − q) with
+    Q'(1) = π/(π − 1), so α_c = Q'(1) α_G(κ), α_G(κ) = 1/∫_{-∞}^κ Dz (κ − z)² (Gardner
+    1988 at the output; replica.committee.WideCommitteeChannel). α_G by scipy quad
+    here (an independent route); both sides to ~1e-12, tolerance 1e-9."""
+    from scipy.stats import norm
+    from replica import get_model
+    from solvers import capacity
+    fe = get_model("tree-committee-margin", **WIDE["relu"])
+    for kappa in (-0.5, 0.0, 0.5):
+        r = capacity(fe, {"kappa": kappa})
+        a_g = 1 / scipy.integrate.quad(lambda z: norm.pdf(z) * (kappa - z) ** 2, -np.inf, kappa,
+                                       epsabs=1e-14, epsrel=1e-13)[0]
+        assert r.success
+        assert abs(r.alpha_c - math.pi / (math.pi - 1) * a_g) < 1e-9 * a_g
+
+
+@pytest.mark.parametrize("act", ["sign", "relu"])
+def test_margin_family_at_kappa_zero_is_the_margin_zero_family(act):
+    """κ = 0 in the -margin family is the margin-0 model: binary capacity (and, in the
+    slow test below, the FP curve around typical solutions) agree (same functional, different symbolic route:
+    LogH((κ - ω)/√V) at κ = 0 vs LogH(-ω/√V)); both solved to the solver tolerance,
+    agreement 1e-9 expected, tolerance 1e-8."""
+    from replica import get_model
+    from solvers import capacity
+    a0 = capacity(get_model("binary-tree-committee", **WIDE[act]), {}).alpha_c
+    a1 = capacity(get_model("binary-tree-committee-margin", **WIDE[act]), {"kappa": 0.0}).alpha_c
+    assert abs(a0 - a1) < 1e-8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("act", ["sign", "relu"])
+def test_margin_family_fp_at_kappa_zero_is_the_margin_zero_family(act):
+    """As above for the FP curve around typical solutions (two FP compilations: slow)."""
+    c0 = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
+                       distances=[0.01], options=WIDE[act])
+    c1 = local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.0},
+                       reference="typical", distances=[0.01], options=WIDE[act])
+    assert c0.success and c1.success
+    assert abs(c0.local_entropy[0] - c1.local_entropy[0]) < 1e-8
+    assert c1.model == f"binary-tree-committee-margin[K=inf,activation={act}]"
+
+
+@pytest.mark.parametrize("act", ["sign", "relu"])
+def test_committee_high_margin_references_are_denser(act):
+    """The 'Unveiling' ordering for K → ∞ committees (Baldassi et al., PRL 127, 278301
+    (2021), shown there for perceptrons): at α = 0.5, κ = 0, the local entropy at
+    d = 0.003 and 0.01 around references of margin κ̃ grows with κ̃ (0 = typical, 0.2,
+    0.4), and stays below the α = 0 bound. Measured gaps between neighbours ≥ 2e-3,
+    far above the solver tolerance."""
+    S = []
+    for ref in ("typical", "margin=0.2", "margin=0.4"):
+        c = local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.0},
+                          reference=ref, distances=[0.003, 0.01], options=WIDE[act])
+        assert c.success, c.message
+        assert all(s < b for s, b in zip(c.local_entropy, c.alpha0_bound))
+        S.append(c.local_entropy)
+    for i in range(2):
+        assert S[0][i] + 1e-3 < S[1][i] and S[1][i] + 1e-3 < S[2][i]
+
+
+def test_margin_family_inputs():
+    from replica import get_model
+    with pytest.raises(ValueError, match="^K: the output margin"):
+        get_model("binary-tree-committee-margin", K=3, activation="sign")
+    with pytest.raises(ParameterError) as e:
+        local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.0},
+                      reference="dense:y=10", distances=[0.01], options=WIDE["sign"])
+    assert e.value.parameter == "reference"
+    with pytest.raises(ParameterError) as e:  # kappa is required (no silent default)
+        local_entropy("binary-tree-committee-margin", {"alpha": 0.5}, reference="typical",
+                      distances=[0.01], options=WIDE["sign"])
+    assert e.value.parameter == "kappa"
+
+
+def test_cli_margin_committee_capacity_json():
+    out = subprocess.run([sys.executable, "-m", "solvers.cli", "capacity",
+                          "binary-tree-committee-margin", "--set", "K=inf", "--set", "activation=relu",
+                          "--set", "kappa=0", "--json"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert abs(d["alpha_c"] - 0.9039862813) < 1e-8  # = the margin-0 family's value
