@@ -249,15 +249,28 @@ class LossChannel(Channel):
         return (self.param, self.beta)
 
     def exponent(self, omega, V):
-        """-β ℓ(ω + √V x) as a function of the Gaussian variable x (``self._x``)."""
-        return -self.beta * self._fn(omega + sp.sqrt(V) * self._x, self.param)
+        r"""Exponent f of :math:`\ln Z_{\mathrm{out}} = \ln\mathbb E_u e^{f(u)}` (u = ``self._x``,
+        standard Gaussian).
+
+        Cross-entropy: :math:`f = -\beta\ell(\omega + \sqrt V u)` (u the field's noise).
+        Hinge (ℓ'' is a Dirac mass): u is the field itself,
+        :math:`f = u^2/2 - (u-\omega)^2/(2V) - \tfrac12\ln V - \beta\ell(u)` (the change of
+        variables u = ω + √V x, exact for V < 1), so that ω and V — hence the order
+        parameters — only enter smooth factors and the Hessian needs no ℓ''."""
+        u = self._x
+        if self.loss == "hinge":
+            return (u**2 / 2 - (u - omega)**2 / (2 * V) - sp.log(V) / 2
+                    - self.beta * self._fn(u, self.param))
+        return -self.beta * self._fn(omega + sp.sqrt(V) * u, self.param)
 
     def log_partition(self, omega, V):
         return LogMeanExp(self.exponent(omega, V), self._x)
 
     def posterior(self, f, x, omega, V):
         """<f(x)> over the field's noise x with weight P_out(ω + √V x)."""
-        return TiltedAverage(f.subs(x, self._x), self.exponent(omega, V), self._x)
+        u = self._x
+        fx = f.subs(x, (u - omega) / sp.sqrt(V)) if self.loss == "hinge" else f.subs(x, u)
+        return TiltedAverage(fx, self.exponent(omega, V), u)
 
 
 PRIORS = {"binary": BinaryPrior, "spherical": SphericalPrior}
