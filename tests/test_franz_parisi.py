@@ -352,3 +352,31 @@ def test_compiled_model_switches_forms_where_the_variances_allow(fp):
     c0 = dict(ctl, p=q, q_ref=q, qhat_ref=qh)
     v0, g0, _ = fp.value_and_derivatives([q, q, qh, qh, qh], c0)
     assert abs(v0 - s) < 1e-9 and np.max(np.abs(g0)) < 1e-9  # the 3-level form there
+
+
+def test_chart_march_stays_in_the_domain_and_is_cheap(fp, monkeypatch):
+    """The 51-point typical curve of the benchmark (α = 0.4, d ∈ [0.001, 0.3]; issue 4):
+    the variance-chart march (solvers.local_entropy._Chart) never evaluates the model
+    where a residual variance is negative (no NaN evaluation), needs few evaluations
+    (~220 in session 4; the x-space march of session 3 used ~550, a third of them NaN),
+    and gives the values of the x-space march: S(0.001) = −0.0040064040141576 and
+    S(0.3) = 0.3838736107520879 (session 3, full rule; 1e-10: the 2-level form now
+    covers d > 0.275 too, FAST_FORM_MIN)."""
+    from solvers.codegen import CompiledModel
+    calls = {"n": 0, "nan": 0}
+    orig = CompiledModel.evaluate
+
+    def counting(self, bundle, x, controls, **kw):
+        out = orig(self, bundle, x, controls, **kw)
+        if self is fp:
+            calls["n"] += 1
+            calls["nan"] += not all(np.all(np.isfinite(o)) for o in out)
+        return out
+
+    monkeypatch.setattr(CompiledModel, "evaluate", counting)
+    c = local_entropy("binary-perceptron", {"alpha": 0.4, "kappa": 0.0}, reference="typical",
+                      distances=np.linspace(0.001, 0.3, 51))
+    assert c.success and all(r < 1e-10 for r in c.residual)
+    assert abs(c.local_entropy[0] - -0.0040064040141576385) < 1e-10
+    assert abs(c.local_entropy[-1] - 0.3838736107520879) < 1e-10
+    assert calls["nan"] == 0 and 51 < calls["n"] < 350, calls
