@@ -490,7 +490,8 @@ def _chart_newton(m, c, x, full, hkw=None):
     every iterate until a step is shorter than ``LOCAL_ENTROPY_SWITCH_STEP``; then, for a
     requested point (``full``), the iteration continues with the full rule's gradient
     and that Hessian (chord steps; refreshed with the full rule if a step contracts the
-    residual less than 100-fold) until max|∇Φ| < SOLVER_TOL, as in ``solve_saddle``.
+    residual less than 100-fold, also when ``hkw`` is the full rule's own) until
+    max|∇Φ| < SOLVER_TOL, as in ``solve_saddle``.
     Path points (not ``full``) stop at LOCAL_ENTROPY_MARCH_TOL on the Hessian's rule, or
     after a Newton step shorter than SWITCH_STEP.
     Returns (x, value, residual) — value None for path points — or None on failure."""
@@ -560,7 +561,7 @@ def _chart_newton(m, c, x, full, hkw=None):
             t *= 0.5
         else:
             return None
-        if final and not exact and float(gn @ gn) > 1e-4 * merit:
+        if final and float(gn @ gn) > 1e-4 * merit:
             gH = _chart_hessian(m, xn, c, {})  # a poor chord step: the full Hessian here
             if gH is None:
                 return None
