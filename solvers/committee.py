@@ -325,9 +325,9 @@ def _evaluate(q, K):
     return out
 
 
-def sign_logz(q, K, n):
-    """n-th q-derivative of F_K(q) (module docstring); vectorised over ``q``."""
-    K, n = int(K), int(n)
+def _per_q(evaluate, q, K, n):
+    """``evaluate(q_i, K)[n]`` over the array ``q``, once per distinct value (the
+    compiled models broadcast the overlap over the quadrature grids)."""
     if n > 2:
         raise NotImplementedError("derivatives of order > 2 of the committee average")
     q = np.asarray(q, dtype=float)
@@ -336,9 +336,14 @@ def sign_logz(q, K, n):
     out = np.empty(flat.shape)
     for i, qi in enumerate(flat):
         if qi not in vals:
-            vals[qi] = _evaluate(qi, K)[n]
+            vals[qi] = evaluate(qi, K)[n]
         out[i] = vals[qi]
     return out.reshape(q.shape)
+
+
+def sign_logz(q, K, n):
+    """n-th q-derivative of F_K(q) (module docstring); vectorised over ``q``."""
+    return _per_q(_evaluate, q, int(K), int(n))
 
 
 def sign_logz_stderr(q, K):
@@ -787,17 +792,7 @@ def relu_logz(q, K, n):
     if K < 2:
         from .errors import ParameterError
         raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
-    if n > 2:
-        raise NotImplementedError("derivatives of order > 2 of the committee average")
-    q = np.asarray(q, dtype=float)
-    flat = q.ravel()
-    vals = {}
-    out = np.empty(flat.shape)
-    for i, qi in enumerate(flat):
-        if qi not in vals:
-            vals[qi] = _relu_evaluate(qi, K)[n]
-        out[i] = vals[qi]
-    return out.reshape(q.shape)
+    return _per_q(_relu_evaluate, q, K, n)
 
 
 def relu_logz_stderr(q, K):

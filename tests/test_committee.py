@@ -436,6 +436,23 @@ def test_relu_q_to_one_coefficient_of_the_finite_q_average():
         assert abs(-2 * eps * F / float(cm.relu_min_cost(K)) - 1) < 2e-3
 
 
+def _binary_rs_entropy(alpha, energetic, iterations):
+    """RS entropy of ±1 weights at load ``alpha`` with the energetic average
+    ``energetic(q)`` (an independent brute-force route), by a hand-written damped fixed
+    point with F' by central differences: q̂ = -2αF'(q), q = E tanh²(√q̂ z)."""
+    t, w = _grid(121)
+    q = 0.5
+    for _ in range(iterations):
+        h = 1e-5
+        qh = -2 * alpha * (energetic(q + h) - energetic(q - h)) / (2 * h)
+        qn = float(np.sum(w * np.tanh(math.sqrt(qh) * t)**2))
+        if abs(qn - q) < 1e-10:
+            break
+        q = 0.5 * (q + qn)
+    return (-qh * (1 - q) / 2 + float(np.sum(w * np.logaddexp(math.sqrt(qh) * t, -math.sqrt(qh) * t)))
+            + alpha * energetic(q))
+
+
 @pytest.mark.slow
 def test_binary_relu_k2_entropy_zero_by_product_quadrature():
     """Independent route for the binary K = 2 capacity: at the toolkit's recorded
@@ -443,20 +460,7 @@ def test_binary_relu_k2_entropy_zero_by_product_quadrature():
     closed-form product-grid energetic (brute_relu_k2, 60² nodes, F' by central
     differences) must give zero entropy to 2e-4 (α_c's QMC error ~1e-4 moves s by
     |∂s/∂α| δα = |F| δα ~ 1e-4)."""
-    ac = 0.57506
-    t, w = _grid(121)
-    q = 0.5
-    for _ in range(300):
-        h = 1e-5
-        dF = (brute_relu_k2(q + h, 60) - brute_relu_k2(q - h, 60)) / (2 * h)
-        qh = -2 * ac * dF
-        qn = float(np.sum(w * np.tanh(math.sqrt(qh) * t)**2))
-        if abs(qn - q) < 1e-10:
-            break
-        q = 0.5 * (q + qn)
-    s = (-qh * (1 - q) / 2 + float(np.sum(w * np.logaddexp(math.sqrt(qh) * t, -math.sqrt(qh) * t)))
-         + ac * brute_relu_k2(q, 60))
-    assert abs(s) < 2e-4
+    assert abs(_binary_rs_entropy(0.57506, lambda q: brute_relu_k2(q, 60), 300)) < 2e-4
 
 
 def test_relu_finite_K_approaches_wide_limit():
@@ -549,19 +553,7 @@ def test_binary_k3_entropy_zero_by_brute_force():
     equations with the brute-force grid energetic (finite differences) and a hand-written
     fixed point; the entropy must vanish to 2e-4 (QMC error ~1e-4 on α_c)."""
     ac = capacity(get_model("binary-tree-committee", K=3, activation="sign"), {}).alpha_c
-    t, w = _grid(121)
-    q = 0.5
-    for _ in range(200):
-        h = 1e-5
-        dF = (brute_logz_k3(q + h, 80) - brute_logz_k3(q - h, 80)) / (2 * h)
-        qh = -2 * ac * dF
-        qn = float(np.sum(w * np.tanh(math.sqrt(qh) * t)**2))
-        if abs(qn - q) < 1e-10:
-            break
-        q = 0.5 * (q + qn)
-    s = (-qh * (1 - q) / 2 + float(np.sum(w * np.logaddexp(math.sqrt(qh) * t, -math.sqrt(qh) * t)))
-         + ac * brute_logz_k3(q, 80))
-    assert abs(s) < 2e-4
+    assert abs(_binary_rs_entropy(ac, lambda q: brute_logz_k3(q, 80), 200)) < 2e-4
 
 
 @pytest.mark.slow

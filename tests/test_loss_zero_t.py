@@ -120,6 +120,21 @@ def _ground(loss, alpha, c):
     return ref, res
 
 
+def _finite_beta_errors(loss, alpha, pname, c, statuses):
+    """(β(1−q̃) − x̃, √q̂̃/β − r̂, φ_β/β − φ0) of the finite-β RS reference at β = 320, 640
+    against the T = 0 saddle."""
+    _, res0 = _ground(loss, alpha, c)
+    x0, r0, f0 = res0.order_parameters["x"], res0.conjugates["rhat"], res0.free_entropy
+    _, refb, _ = fp_loss_model("binary-perceptron", loss)
+    errs = []
+    for b in (320.0, 640.0):
+        r = solve_saddle(refb, {"alpha": alpha, pname: c, "beta": b})
+        assert r.status in statuses, r.message
+        q, qh = r.order_parameters["q"], r.conjugates["qhat"]
+        errs.append(np.array([b * (1 - q) - x0, math.sqrt(qh) / b - r0, r.free_entropy / b - f0]))
+    return errs
+
+
 @pytest.mark.parametrize("loss,alpha,c", [("ce", 0.6, 1.0), ("hinge", 0.8, 0.5)])
 def test_ground_state_identities(loss, alpha, c):
     """At the T = 0 saddle: r̂ x̃ = √(2/π), α E v*² = 2/π (the residual) and φ0 = −(ground
@@ -137,15 +152,7 @@ def test_finite_beta_reference_converges_like_one_over_beta():
     T = 0 saddle: β(1 − q̃) → x̃, √q̂̃/β → r̂, φ_β/β → φ0, each error halving when β doubles
     (corrections O(1/β): the Laplace prefactor and √q̃ = 1 − x̃/(2β); measured ratios
     1.88, 1.92, 1.92 from β = 320 to 640; accepted 1.7-2.2)."""
-    ref0, res0 = _ground("ce", 0.6, 1.0)
-    x0, r0, f0 = res0.order_parameters["x"], res0.conjugates["rhat"], res0.free_entropy
-    _, refb, _ = fp_loss_model("binary-perceptron", "ce")
-    errs = []
-    for b in (320.0, 640.0):
-        r = solve_saddle(refb, {"alpha": 0.6, "gamma": 1.0, "beta": b})
-        assert r.success, r.message
-        q, qh = r.order_parameters["q"], r.conjugates["qhat"]
-        errs.append(np.array([b * (1 - q) - x0, math.sqrt(qh) / b - r0, r.free_entropy / b - f0]))
+    errs = _finite_beta_errors("ce", 0.6, "gamma", 1.0, ("converged",))
     ratio = errs[0] / errs[1]
     assert np.all(np.abs(errs[1]) < [0.01, 4e-4, 2e-4])
     assert np.all((ratio > 1.7) & (ratio < 2.2)), ratio
@@ -160,15 +167,7 @@ def test_finite_beta_hinge_reference_converges():
     hinge's kink, and against the closed form Z_out = H((k−ω)/√V) + e^{β(ω−k)+β²V/2}
     H((ω+βV−k)/√V) (mpmath) the energetic term is off by 4e-3 at β = 320 and 1.1e-2 at 640,
     i.e. 1.4e-5 and 1.7e-5 in φ/β — about 1% of the differences tested here (1.5e-3)."""
-    ref0, res0 = _ground("hinge", 0.8, 0.5)
-    x0, r0, f0 = res0.order_parameters["x"], res0.conjugates["rhat"], res0.free_entropy
-    _, refb, _ = fp_loss_model("binary-perceptron", "hinge")
-    errs = []
-    for b in (320.0, 640.0):
-        r = solve_saddle(refb, {"alpha": 0.8, "margin": 0.5, "beta": b})
-        assert r.status in ("converged", "quadrature_inaccurate"), r.message
-        q, qh = r.order_parameters["q"], r.conjugates["qhat"]
-        errs.append(np.array([b * (1 - q) - x0, math.sqrt(qh) / b - r0, r.free_entropy / b - f0]))
+    errs = _finite_beta_errors("hinge", 0.8, "margin", 0.5, ("converged", "quadrature_inaccurate"))
     ratio = errs[0] / errs[1]
     assert np.all(np.abs(errs[1]) < [0.02, 0.005, 0.002])
     assert np.all((ratio > 1.55) & (ratio < 2.2)), ratio
