@@ -15,7 +15,10 @@ Franz–Parisi entropy :math:`S(d)` (:mod:`replica.franz_parisi`) of the solutio
   PRL 115, 128101 (2015)); the curve is the local entropy :math:`S_I = \partial_y\phi`
   at finite y (y → ∞ selects the densest regions; S_I(y) approaches it like 1/y²).
   ``external_entropy`` gives Σ = φ − yS_I (negative: such centres are exponentially
-  rare, the RS large-y result then overestimates; see the module replica.dense).
+  rare, the RS large-y result then overestimates; see the module replica.dense);
+* ``"dense:y=*"``: at every d the y* with Σ(y*) = 0, the densest centres that exist
+  (:func:`_dense_ystar_curve`; y is then a saddle-point variable, reported in
+  ``variables["y"]``).
 
 Algorithm: the reference's RS saddle (q̃, q̂̃) is solved first (catalogue RS model of
 the same prior at margin κ̃); the curve then starts from the typical point p = q̃,
@@ -756,12 +759,13 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
         committee family (``binary-tree-committee``, ``tree-committee``) with
         ``options``.
     controls : dict
-        ``alpha`` and ``kappa`` (committees: ``alpha`` only; their output margin is 0);
+        ``alpha`` and ``kappa`` (committees: ``alpha`` only, their output margin is 0;
+        the ``*-tree-committee-margin`` families: ``alpha`` and ``kappa``);
         loss references also ``beta_ref``: a number > 0, or ``float("inf")`` for the loss
         minimisers (zero-temperature limit, :mod:`replica.minimisers`).
     reference : str
-        ``"typical"``, ``"margin=K"``, ``"dense:y=Y"`` or ``"loss=NAME:PARAM"``;
-        committees: ``"typical"`` only.
+        ``"typical"``, ``"margin=K"``, ``"dense:y=Y"``, ``"dense:y=*"`` or ``"loss=NAME:PARAM"``;
+        committees: ``"typical"`` (and ``"margin=K"`` for the ``-margin`` families).
     distances : sequence of float
         Distances d = (1-p)/2 in (0, 1/2).
     options : dict, optional
