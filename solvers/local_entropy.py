@@ -379,16 +379,11 @@ def _solve(m, c, guess, coarse=False):
     return None
 
 
-def _march(m, base, x0, p0, targets, max_step):
-    """Continue in p from (p0, x0) through ``targets`` (monotone). Returns
-    {p: x or None}, and the p where the branch ended (or None)."""
-    out, ended, _ = _march_values(m, base, x0, p0, targets, max_step)
-    return out, ended
-
-
 def _march_values(m, base, x0, p0, targets, max_step):
-    """:func:`_march`, plus {p: (value, residual)} of the full rule at the requested
-    points where the march computed them (Franz–Parisi models in the variance chart)."""
+    """Continue in p from (p0, x0) through ``targets`` (monotone). Returns
+    {p: x or None}, the p where the branch ended (or None), and {p: (value, residual)}
+    of the full rule at the requested points where the march computed them
+    (Franz–Parisi models in the variance chart; empty otherwise)."""
     if _Chart.applies(m, base):
         return _march_chart(m, base, x0, p0, targets)
     out, ended = _march_plain(m, base, x0, p0, targets, max_step)
@@ -618,7 +613,7 @@ def _chart_guesses(ch, hist, p_try):
 
 
 def _march_chart(m, base, x0, p0, targets):
-    """:func:`_march` for models of :class:`_Chart` (returns the full-rule value and
+    """:func:`_march_values` for models of :class:`_Chart` (returns the full-rule value and
     residual at the requested points too). Steps are at most
     LOCAL_ENTROPY_CHART_MAX_STEP in p (grown by 1.5 after a full step, halved on
     failure; a step cut short to land on a requested point leaves the step length as it
