@@ -23,7 +23,7 @@ fraction 0.9 of κ_max instead of the limit κ̃ → κ_max (the curves at f = 0
 differ by < 3e-4 in S at α = 0.7, measured); coarse grids (11 distances on
 [0.001, 0.32], three loads in the committed run).
 
-Run: ``python -m figures margin_coalescence`` (first full run ~8 min on one core,
+Run: ``python -m figures margin_coalescence`` (first full run ~1 min,
 curves cached in ``margin_coalescence_cache.json``); data ``margin_coalescence.json``.
 """
 

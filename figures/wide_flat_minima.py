@@ -34,7 +34,7 @@ Right panel (full mode): S_I(d) at κ = 0, α = :data:`SIGMA_ALPHA` for y = 20 a
 that exist), with Σ of the y = 20 curve. The large-y dip sits where Σ < 0, i.e. on
 exponentially rare centres; the y* curve is monotonic there (README, "wide flat minima").
 
-Run: ``python -m figures wide_flat_minima`` (first full run ~8–10 min on one core;
+Run: ``python -m figures wide_flat_minima`` (first full run ~4 min;
 reruns read the caches ``wide_flat_minima_grid.nc`` (scan journal/NetCDF) and
 ``wide_flat_minima_alpha_u.json``); data ``wide_flat_minima.json``.
 """
