@@ -498,9 +498,15 @@ def _relu_contour(up, um):
         return (d1m.sum(axis=1) + G1 - 1.0 / c,
                 (d2m - d1m**2).sum(axis=1) + G2 + 1.0 / c**2)
 
-    # Newton in t = ln c, steps capped at 2 (h is convex in c; far from the saddle the
-    # uncapped step in t is ~1 anyway), bisection if it leaves the bracket; rows stop
-    # when |Δt| < 1e-9 (the position only moves the quadrature error)
+    return _log_newton(derivs, M)
+
+
+def _log_newton(derivs, M):
+    """Saddle points c > 0 of M rows: Newton in t = ln c on h'(c) = 0, with
+    ``derivs(c, rows) -> (h', h'')``; steps capped at 2 (h is convex in c; far from the
+    saddle the uncapped step in t is ~1 anyway), bisection if a step leaves the bracket
+    [e^-25, e^25]; rows stop when |Δt| < 1e-9 (the position only moves the quadrature
+    error)."""
     lo, hi, t = np.full(M, -25.0), np.full(M, 25.0), np.zeros(M)
     act = np.arange(M)
     with np.errstate(all="ignore"):
@@ -515,8 +521,7 @@ def _relu_contour(up, um):
             act = act[np.abs(tn - ta) >= 1e-9]
             if len(act) == 0:
                 break
-        c = np.exp(t)
-    return c
+        return np.exp(t)
 
 
 @functools.lru_cache(maxsize=4)
@@ -598,21 +603,8 @@ def _relu_components(up, um, k):
         return (h, d1m.sum(axis=1) + D1 - 1.0 / c,
                 (d2m - d1m**2).sum(axis=1) + D2 - D1**2 + 1.0 / c**2)
 
-    lo, hi, t = np.full(M, -25.0), np.full(M, 25.0), np.zeros(M)
-    act = np.arange(M)
+    c = _log_newton(lambda cc, rows: derivs(cc, rows)[1:], M)
     with np.errstate(all="ignore"):
-        for _ in range(C.RELU_CONTOUR_NEWTON_MAXITER):
-            ta = t[act]
-            _, hp, hpp = derivs(np.exp(ta), act)
-            lo[act] = np.where(hp < 0, ta, lo[act])
-            hi[act] = np.where(hp < 0, hi[act], ta)
-            tn = ta - np.clip(hp / (hpp * np.exp(ta)), -2.0, 2.0)
-            tn = np.where((tn > lo[act]) & (tn < hi[act]) & np.isfinite(tn), tn, 0.5 * (lo[act] + hi[act]))
-            t[act] = tn
-            act = act[np.abs(tn - ta) >= 1e-9]
-            if len(act) == 0:
-                break
-        c = np.exp(t)
         h, _, hpp = derivs(c, np.arange(M))
         b = 1.0 / np.sqrt(hpp)
         est = h - 0.5 * np.log(2 * np.pi * hpp) + np.log(c)  # ~ ln P_k (Gaussian saddle)
