@@ -20,12 +20,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from replica.catalogue import get_model
 from solvers import capacity, compile_model, rs_q_to_one_capacity
 
-from .plotting import save
+from .plotting import as_float, new_figure, save
 
 __all__ = ["compute", "main", "plot_committee_capacity"]
 
@@ -97,7 +96,7 @@ def plot_committee_capacity(data, axes):
     s = data["spherical"]
     for key, color, label in (("sign", "C0", "sign, finite K"), ("relu", "C3", "ReLU, finite K")):
         K = np.array(s[key]["K"], float)
-        a = np.array([np.nan if v is None else v for v in s[key]["alpha_c"]], float)
+        a = as_float(s[key]["alpha_c"])
         _plot_series(ax1, key, K, a, color, label)
     kk = np.geomspace(1, max(s["sign"]["K"]), 100)
     ax1.plot(kk, 12 * np.sqrt(kk) / math.sqrt(2 * math.pi), "--", color="C0", lw=0.8,
@@ -119,7 +118,7 @@ def plot_committee_capacity(data, axes):
         if not b or not b["K"]:
             continue
         K = np.array(b["K"], float)
-        a = np.array([np.nan if v is None else v for v in b["alpha_c"]], float)
+        a = as_float(b["alpha_c"])
         _plot_series(ax2, key, K, a, color, label)
     for key, color, label in (("binary_sign", "C0", r"sign, $K\to\infty$"),
                               ("binary_relu", "C3", r"ReLU, $K\to\infty$")):
@@ -135,8 +134,7 @@ def plot_committee_capacity(data, axes):
 
 def main(quick=False, outdir=None):
     data = compute(quick)
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    axes = fig.subplots(1, 2)
+    fig, axes = new_figure(10, 4.2, ncols=2)
     plot_committee_capacity(data, axes)
     fig.suptitle("Tree committee machines, RS capacity vs K (sign vs ReLU)", fontsize=10)
     out = save(fig, data, outdir, "committee")

@@ -29,7 +29,7 @@ import numpy as np
 
 from solvers.local_entropy import local_entropy
 
-from .plotting import new_figure, save
+from .plotting import as_float, finish_local_entropy_axes, new_figure, save
 
 __all__ = ["compute", "main", "plot_committee_local_entropy", "plot_margin_references"]
 
@@ -88,20 +88,16 @@ def plot_margin_references(data, ax):
     for i, act in enumerate(ACTIVATIONS):
         for j, kr in enumerate(mr["kappa_refs"]):
             c = mr["curves"][f"{act} kappa_ref={kr:g}"]
-            s = np.array([np.nan if v is None else v for v in c["local_entropy"]])
+            s = as_float(c["local_entropy"])
             bad = [d for d, st in zip(c["distance"], c["status"]) if st != "converged"]
             ax.plot(c["distance"], s, styles[j % 3], color=f"C{i}",
                     label=rf"{act}, $\tilde\kappa$ = {kr:g}" + (" (typical)" if kr == 0 else ""))
             if bad:
                 ax.plot(bad, np.zeros(len(bad)), "x", color=f"C{i}")
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel(r"distance $d$ from a reference of output margin $\tilde\kappa$")
-    ax.set_ylabel("local entropy $S(d)$")
-    ax.set_title(rf"$K\to\infty$, $\alpha$ = {mr['alpha']:g}, $\kappa$ = 0: high-margin references",
-                 fontsize=9)
-    ax.legend(fontsize=7)
-    return ax
+    return finish_local_entropy_axes(
+        ax, r"distance $d$ from a reference of output margin $\tilde\kappa$",
+        rf"$K\to\infty$, $\alpha$ = {mr['alpha']:g}, $\kappa$ = 0: high-margin references",
+        title_size=9, legend_size=7)
 
 
 def plot_committee_local_entropy(data, ax):
@@ -112,23 +108,17 @@ def plot_committee_local_entropy(data, ax):
     for j, a in enumerate(data["alphas"]):
         for i, act in enumerate(ACTIVATIONS):
             c = data["curves"][f"{act} alpha={a:g}"]
-            s = np.array([np.nan if v is None else v for v in c["local_entropy"]])
+            s = as_float(c["local_entropy"])
             ax.plot(c["distance"], s, styles[j % 3], color=f"C{i}", label=rf"{act}, $\alpha$ = {a:g}")
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("distance $d$ from a typical solution")
-    ax.set_ylabel("local entropy $S(d)$")
-    ax.set_title(r"binary tree committee, $K\to\infty$: sign vs ReLU (RS Franz–Parisi)")
-    ax.legend(fontsize=8)
-    return ax
+    return finish_local_entropy_axes(
+        ax, "distance $d$ from a typical solution",
+        r"binary tree committee, $K\to\infty$: sign vs ReLU (RS Franz–Parisi)")
 
 
 def main(quick=False, outdir=None):
     data = compute(quick)
     if data.get("margin_references"):
-        fig, ax = new_figure(width=12)
-        ax.remove()
-        ax, ax2 = fig.subplots(1, 2)
+        fig, (ax, ax2) = new_figure(width=12, ncols=2)
         plot_margin_references(data, ax2)
     else:
         fig, ax = new_figure()

@@ -23,7 +23,7 @@ import numpy as np
 
 from solvers.local_entropy import local_entropy
 
-from .plotting import new_figure, save
+from .plotting import as_float, finish_local_entropy_axes, new_figure, save
 
 __all__ = ["compute", "main"]
 
@@ -60,7 +60,7 @@ def plot_local_entropy(data, ax):
     ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
     for i, (ref, c) in enumerate(data["curves"].items()):
         d = np.array(c["distance"])
-        s = np.array([np.nan if v is None else v for v in c["local_entropy"]])
+        s = as_float(c["local_entropy"])
         if ref.startswith("dense"):
             label, style = f"densest regions (y = {ref.split('=')[1]})", "--"
         elif ref.startswith("loss="):
@@ -69,13 +69,9 @@ def plot_local_entropy(data, ax):
             label = "typical reference" if ref == "typical" else ref.replace("margin=", r"$\tilde\kappa$ = ")
             style = "-"
         ax.plot(d, s, style, color=f"C{i}", label=label)
-    ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("distance $d$ from the reference")
-    ax.set_ylabel("local entropy $S(d)$")
-    ax.set_title(rf"binary perceptron, $\alpha={data['alpha']}$, $\kappa=0$ (RS Franz–Parisi)")
-    ax.legend(fontsize=8)
-    return ax
+    return finish_local_entropy_axes(
+        ax, "distance $d$ from the reference",
+        rf"binary perceptron, $\alpha={data['alpha']}$, $\kappa=0$ (RS Franz–Parisi)")
 
 
 def main(quick=False, outdir=None):

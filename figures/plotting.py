@@ -11,7 +11,8 @@ import pathlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "plot_capacity_curve", "save", "output_dir"]
+__all__ = ["new_figure", "plot_capacity_curve", "save", "output_dir", "as_float",
+           "finish_local_entropy_axes"]
 
 
 def output_dir(outdir=None) -> pathlib.Path:
@@ -20,9 +21,28 @@ def output_dir(outdir=None) -> pathlib.Path:
     return d
 
 
-def new_figure(width=6.4, height=4.4):
+def new_figure(width=6.4, height=4.4, ncols=1, width_ratios=None):
+    """A constrained-layout Figure and its Axes (one row of ``ncols`` Axes if > 1)."""
     fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.add_subplot()
+    if ncols == 1:
+        return fig, fig.add_subplot()
+    return fig, fig.subplots(1, ncols, width_ratios=width_ratios)
+
+
+def as_float(values):
+    """A result list with ``None`` (no value: failed point) as NaN, for plotting."""
+    return np.array([np.nan if v is None else v for v in values], float)
+
+
+def finish_local_entropy_axes(ax, xlabel, title, *, title_size=None, legend_size=8):
+    """The common frame of the S(d) plots: zero line, log distance axis, labels, legend."""
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("local entropy $S(d)$")
+    ax.set_title(title, **({} if title_size is None else {"fontsize": title_size}))
+    ax.legend(fontsize=legend_size)
+    return ax
 
 
 def plot_capacity_curve(curve: dict, ax, *, label, color, bound_label=None):
@@ -30,7 +50,7 @@ def plot_capacity_curve(curve: dict, ax, *, label, color, bound_label=None):
     and optionally alpha_rs_q_to_1). RS-unstable points are drawn dashed; failed
     points are marked with crosses on the κ axis (never silently dropped)."""
     k = np.asarray(curve["kappa"], float)
-    a = np.array([np.nan if v is None else v for v in curve["alpha_c"]], float)
+    a = as_float(curve["alpha_c"])
     ok = np.asarray(curve["success"], bool)
     stable = np.array([s is not False for s in curve["rs_stable"]])
     good = ok & stable
@@ -44,7 +64,7 @@ def plot_capacity_curve(curve: dict, ax, *, label, color, bound_label=None):
     if np.any(~ok):
         ax.plot(k[~ok], np.zeros(np.sum(~ok)), "x", color=color, label=f"{label}: not converged")
     if bound_label and "alpha_rs_q_to_1" in curve:
-        b = np.array([np.nan if v is None else v for v in curve["alpha_rs_q_to_1"]], float)
+        b = as_float(curve["alpha_rs_q_to_1"])
         ax.plot(k, b, ":", color=color, label=bound_label)
     return ax
 

@@ -84,9 +84,7 @@ def plot_teacher_student(data: dict, axes):
 
 def main(quick=False, outdir=None):
     data = compute(quick)
-    fig, ax = new_figure(width=11, height=4.4)
-    fig.delaxes(ax)
-    axes = fig.subplots(1, 2)
+    fig, axes = new_figure(width=11, height=4.4, ncols=2)
     plot_teacher_student(data, axes)
     fig.suptitle("Teacher–student binary perceptron (RS, Nishimori line): first-order "
                  "transition to perfect generalisation")

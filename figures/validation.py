@@ -34,22 +34,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from solvers import capacity, compile_model, solve_saddle
 from solvers.validation import cover_probability, enumerate_binary, separability
 
-from .plotting import save
+from .plotting import as_float, new_figure, save
 
 __all__ = ["compute_spherical", "compute_binary_entropy", "compute_fp", "draw", "plot_separability",
            "plot_binary_entropy", "plot_finite_size", "plot_fp", "main"]
 
 SEED = 0
 FP_ALPHA = 1.0 / 3.0
-
-
-def _none_to_nan(a):
-    return np.array([np.nan if v is None else v for v in a], float)
 
 
 # ------------------------------------------------------------------------- compute
@@ -139,11 +134,11 @@ def plot_separability(results, ax, *, cover=None, title=None):
 def plot_binary_entropy(data, ax):
     r = data["enumeration"]
     for j, n in enumerate(r["N"]):
-        ax.errorbar(r["alpha_eff"][j], _none_to_nan(r["entropy"][j]),
-                    yerr=_none_to_nan(r["entropy_stderr"][j]), fmt="o", ms=3, capsize=2,
+        ax.errorbar(r["alpha_eff"][j], as_float(r["entropy"][j]),
+                    yerr=as_float(r["entropy_stderr"][j]), fmt="o", ms=3, capsize=2,
                     color=f"C{j % 10}", label=f"N = {n}")
     rc = data["rs_curve"]
-    ax.plot(rc["alpha"], _none_to_nan(rc["entropy"]), "k-", label="RS (Gardner–Derrida)")
+    ax.plot(rc["alpha"], as_float(rc["entropy"]), "k-", label="RS (Gardner–Derrida)")
     ag = np.array(rc["alpha"])
     ax.plot(ag, (1 - ag) * math.log(2), "k:", label=r"annealed $(1-\alpha)\ln 2$")
     if data["alpha_km"] is not None:
@@ -164,7 +159,7 @@ def plot_finite_size(data, ax):
         y = [None if r["entropy"][j][a] is None or r["rs_entropy"][j][a] is None
              else r["entropy"][j][a] - r["rs_entropy"][j][a] for j in range(len(x))]
         e = [r["entropy_stderr"][j][a] for j in range(len(x))]
-        ax.errorbar(x, _none_to_nan(y), yerr=_none_to_nan(e), fmt="o", ms=3, capsize=2,
+        ax.errorbar(x, as_float(y), yerr=as_float(e), fmt="o", ms=3, capsize=2,
                     color=f"C{a}", label=rf"$\alpha$ = {alpha:.2f}")
         if fit["intercept"] is not None:
             xx = np.linspace(0, x.max(), 20)
@@ -180,7 +175,7 @@ def plot_finite_size(data, ax):
 def _excess(curve, kind):
     """(1/N) ln(N_k / C(N,k)) for k = 1..N/2 (kind: annealed or quenched)."""
     kk = [k for k in curve["k"] if 0 < k <= max(curve["k"]) // 2]
-    v = _none_to_nan([curve[kind][k] for k in kk]) - np.array([curve["alpha0"][k] for k in kk])
+    v = as_float([curve[kind][k] for k in kk]) - np.array([curve["alpha0"][k] for k in kk])
     return np.array([curve["distance"][k] for k in kk]), v, kk
 
 
@@ -188,12 +183,12 @@ def _err(curve, key, kk):
     """Error bars of a finite-N FP curve at the indices kk (NaN where unavailable, e.g. a
     single instance)."""
     e = curve[key]
-    return _none_to_nan([None if e is None else e[k] for k in kk])
+    return as_float([None if e is None else e[k] for k in kk])
 
 
 def _theory_excess(c):
     d = np.array(c["distance"])
-    s = _none_to_nan(c["local_entropy"])
+    s = as_float(c["local_entropy"])
     return d, s - (-d * np.log(d) - (1 - d) * np.log1p(-d))
 
 
@@ -246,8 +241,7 @@ def _save(fig, data, outdir, stem):
 def draw(kind, data):
     """A Figure for ``kind`` in {"spherical", "binary_entropy", "fp"} from its saved data
     (the JSON beside the image): the plots only read results."""
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    a1, a2 = fig.subplots(1, 2)
+    fig, (a1, a2) = new_figure(10, 4.2, ncols=2)
     if kind == "spherical":
         plot_separability(data["kappa0"], a1, cover=data["cover_curves"],
                           title=r"spherical perceptron, $\kappa = 0$ (lines: Cover's exact formula)")

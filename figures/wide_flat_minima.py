@@ -51,7 +51,7 @@ from solvers import compile_model, scan
 from solvers import local_entropy
 from solvers.diagrams import DENSE_DISTANCES, alpha_u, curve_shape
 
-from .plotting import new_figure, output_dir, save
+from .plotting import as_float, new_figure, output_dir, save
 
 __all__ = ["compute", "classify", "plot_wide_flat_minima", "plot_sigma_panel", "main",
            "extrapolate_y"]
@@ -237,14 +237,12 @@ def _sigma_panel(cache, cpath):
 
 def plot_sigma_panel(panel, ax):
     """S_I(d) at y = 20 and y = y*, and Σ at y = 20 (reads results only)."""
-    def arr(v):
-        return np.array([np.nan if x is None else x for x in v], float)
     fixed, star = panel[REFERENCE], panel["dense:y=*"]
-    d = arr(fixed["distance"])
-    ax.plot(d, arr(fixed["local_entropy"]), "C3-", label=rf"$S_I$, y = {Y}")
-    ax.plot(arr(star["distance"]), arr(star["local_entropy"]), "C2-", lw=2,
+    d = as_float(fixed["distance"])
+    ax.plot(d, as_float(fixed["local_entropy"]), "C3-", label=rf"$S_I$, y = {Y}")
+    ax.plot(as_float(star["distance"]), as_float(star["local_entropy"]), "C2-", lw=2,
             label=r"$S_I$, y = y* ($\Sigma = 0$)")
-    sig = arr(fixed["external_entropy"])
+    sig = as_float(fixed["external_entropy"])
     neg = sig < 0
     if neg.any():
         ax.fill_between(d, 0, 1, where=neg, color="0.9", transform=ax.get_xaxis_transform(),
@@ -265,7 +263,7 @@ def plot_wide_flat_minima(data, ax):
     """Draw the classified grid, α_c(κ) and α_U(κ) (reads results only)."""
     c = data["capacity"]
     k = np.array(c["kappa"])
-    a = np.array([np.nan if v is None else v for v in c["alpha_c"]])
+    a = as_float(c["alpha_c"])
     ax.plot(k, a, "k-", label=r"capacity $\alpha_c(\kappa)$")
     bad = np.array([s != "converged" for s in c["status"]])
     if bad.any():
@@ -310,9 +308,7 @@ def plot_wide_flat_minima(data, ax):
 def main(quick=False, outdir=None):
     data = compute(quick, outdir)
     if data.get("sigma_panel"):
-        fig, ax = new_figure(width=11.5)
-        ax.remove()
-        ax, ax2 = fig.subplots(1, 2, width_ratios=(1.2, 1))
+        fig, (ax, ax2) = new_figure(width=11.5, ncols=2, width_ratios=(1.2, 1))
         plot_sigma_panel(data["sigma_panel"], ax2)
     else:
         fig, ax = new_figure()
