@@ -1040,6 +1040,13 @@ _DENSE_STARTS = []  # [(controls, x)], most recent last
 DENSE_PATH_NEWTON = (8, 4)
 
 
+def _dense_anchor(m):
+    """The saddle of the fixed-y dense functional ``m`` at :data:`_DENSE_ANCHOR`
+    (Newton from its stored guess), or None."""
+    c_a, g_a = _DENSE_ANCHOR
+    return _solve(m, c_a, np.array([g_a[v] for v in m.variables]))
+
+
 def _solve_path(m, c, guess):
     """One coarse-rule Newton solve on a homotopy path (no perturbed retries: the dense
     saddle has no exactly singular point like the FP typical point); x or None."""
@@ -1163,8 +1170,8 @@ def _describe_stop(att):
 def _dense_curve(m, controls, y, d, p_req, result):
     n = len(d)
     base = {"alpha": controls["alpha"], "kappa": controls["kappa"], "y": y}
-    c_a, g_a = _DENSE_ANCHOR
-    x_a = _solve(m, c_a, np.array([g_a[v] for v in m.variables]))
+    c_a = _DENSE_ANCHOR[0]
+    x_a = _dense_anchor(m)
     refsad = {"kind": "dense", "y": y, "anchor_controls": dict(c_a)}
     fail = [None] * n
     if x_a is None:
@@ -1266,8 +1273,7 @@ def _dense_ystar_curve(model, m_free, controls, d, p_req, result):
     a_s = min(base["alpha"], DENSE_YSTAR_SAFE_FRACTION * a_c)
     y_s, p_s = DENSE_YSTAR_START["y"], 1 - 2 * DENSE_YSTAR_START["d"]
     refsad = {"kind": "dense", "y": DENSE_YSTAR, "start_controls": {**base, "alpha": a_s, "p": p_s}}
-    c_a, g_a = _DENSE_ANCHOR
-    x_a = _solve(m_y, c_a, np.array([g_a[v] for v in m_y.variables]))
+    x_a = _dense_anchor(m_y)
     if x_a is None:
         return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
                       "could not solve the dense functional at its anchor point")
@@ -1290,9 +1296,9 @@ def _dense_ystar_curve(model, m_free, controls, d, p_req, result):
     status, S, res, xs, ext, spin, msg = _march_both(m_free, base, p0, xf, p_req, _dense_point)
     if spin is not None:
         iy = m_free.variables.index("y")
-        ymax = max(x[iy] for x in xs if x is not None) if any(x is not None for x in xs) else None
-        if ymax is not None and ymax > DENSE_YSTAR_LARGE:
-            msg += (f" (y* grows to {ymax:.3g} toward the end: where Sigma > 0 at every y, "
+        ys = [x[iy] for x in xs if x is not None]
+        if ys and max(ys) > DENSE_YSTAR_LARGE:
+            msg += (f" (y* grows to {max(ys):.3g} toward the end: where Sigma > 0 at every y, "
                     "y* = oo and dense:y=Y with a large Y gives the curve)")
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
 

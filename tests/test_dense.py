@@ -106,10 +106,10 @@ def test_y1_is_the_solution_entropy_plus_the_log_volume():
     the equilibrium RS entropy (solve_saddle) and H2 the binary log-volume. Both sides
     are solved to the solver tolerance; measured agreement 5e-13 (tolerance 1e-10)."""
     from solvers import solve_saddle
-    from solvers.local_entropy import _DENSE_ANCHOR, _homotopy, _solve, dense_model
+    from solvers.local_entropy import _DENSE_ANCHOR, _dense_anchor, _homotopy, dense_model
     rs, m = dense_model("binary-perceptron")
-    c_a, g_a = _DENSE_ANCHOR
-    x = _solve(m, c_a, np.array([g_a[v] for v in m.variables]))
+    c_a = _DENSE_ANCHOR[0]
+    x = _dense_anchor(m)
     for alpha, d in ((0.5, 0.05), (0.6, 0.1)):
         c = {"alpha": alpha, "kappa": 0.0, "y": 1.0, "p": 1 - 2 * d}
         xx = _homotopy(m, c_a, c, x, 16)
