@@ -66,36 +66,28 @@ CATALOGUE = {
 
 
 def _committee_family(prior_cls, family, margin=False):
+    """(builder, options) of a tree-committee family (``margin``: the output-margin variant)."""
     def build(K, activation):
         from .committee import tree_committee
         return tree_committee(prior_cls(), K, activation, name=family, margin=margin)
-    return build
-
-
-_ACT_DOC = "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"
+    K_doc = ("hidden units: inf (the output margin is implemented for K -> infinity only)" if margin
+             else "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity")
+    return build, {"K": K_doc,
+                   "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}
 
 
 #: Model families: name -> (builder(**options), {option: description}). Their options
 #: are structural (they change the free entropy itself, e.g. the number of hidden
 #: units), so they are given when the model is built, never defaulted:
-#: ``get_model("tree-committee", K=3, activation="sign")``.
+#: ``get_model("tree-committee", K=3, activation="sign")``. The ``-margin`` families are
+#: the same machines with a margin control kappa on the normalised output (K = inf only;
+#: replica.committee.WideCommitteeChannel), under new names so that the margin-0
+#: families keep their controls (a required kappa would break their commands).
 FAMILIES = {
-    "tree-committee": (_committee_family(SphericalPrior, "tree-committee"), {
-        "K": "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity",
-        "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
-    "binary-tree-committee": (_committee_family(BinaryPrior, "binary-tree-committee"), {
-        "K": "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity",
-        "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}),
-    # the same machines with a margin control kappa on the normalised output (K = inf only;
-    # replica.committee.WideCommitteeChannel): new names, so that the margin-0 families
-    # keep their controls (a required kappa would break their commands)
-    "tree-committee-margin": (_committee_family(SphericalPrior, "tree-committee-margin", True), {
-        "K": "hidden units: inf (the output margin is implemented for K -> infinity only)",
-        "activation": _ACT_DOC}),
-    "binary-tree-committee-margin": (
-        _committee_family(BinaryPrior, "binary-tree-committee-margin", True), {
-            "K": "hidden units: inf (the output margin is implemented for K -> infinity only)",
-            "activation": _ACT_DOC}),
+    "tree-committee": _committee_family(SphericalPrior, "tree-committee"),
+    "binary-tree-committee": _committee_family(BinaryPrior, "binary-tree-committee"),
+    "tree-committee-margin": _committee_family(SphericalPrior, "tree-committee-margin", True),
+    "binary-tree-committee-margin": _committee_family(BinaryPrior, "binary-tree-committee-margin", True),
 }
 
 

@@ -108,10 +108,13 @@ def cmd_models(args):
     infos = [get_model(n).describe() for n in sorted(CATALOGUE)]
     from replica.catalogue import FAMILIES
     for n, (build, opts) in sorted(FAMILIES.items()):
-        # a family is described through one member (the K = 1 perceptron; K = inf for the
-        # -margin families, defined there only), with its options
-        K = "inf" if n.endswith("-margin") else 1
-        d = dict(build(K=K, activation="sign").describe(), name=n,
+        # a family is described through one member (the K = 1 perceptron, or K = inf
+        # where K = 1 is not a member), with its options
+        try:
+            member = build(K=1, activation="sign")
+        except ValueError:
+            member = build(K="inf", activation="sign")
+        d = dict(member.describe(), name=n,
                  description=f"model family: {n} with options {', '.join(opts)}")
         d["options"] = [{"name": o, "description": t} for o, t in opts.items()]
         infos.append(d)
