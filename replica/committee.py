@@ -89,7 +89,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .averages import GaussianAverage
-from .components import Channel, MarginChannel
+from .components import Channel, MarginChannel, margin_control
 from .functions import H, LogH
 
 __all__ = ["ACTIVATIONS", "kernel_overlap", "KernelOverlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
@@ -371,10 +371,7 @@ class WideCommitteeChannel(Channel):
                        else _BMZ + " (K → ∞ kernel limit)")
         self.kappa = None
         if kappa is not None:
-            from .symbols import Control
-            latex = r"\kappa" if kappa == "kappa" else r"\kappa_{\mathrm{%s}}" % kappa.split("_")[-1]
-            self.kappa = Control(kappa, domain=(None, None), latex=latex,
-                                 description="margin on the normalised committee output, any real value")
+            self.kappa = margin_control(kappa, "margin on the normalised committee output, any real value")
 
     def controls(self):
         return () if self.kappa is None else (self.kappa,)

@@ -148,6 +148,13 @@ class Channel:
         raise NotImplementedError
 
 
+def margin_control(name, description):
+    r"""The Control of a margin named ``name`` (``"kappa"`` → κ; ``"kappa_ref"`` →
+    :math:`\kappa_{\mathrm{ref}}`), any real value."""
+    latex = r"\kappa" if name == "kappa" else r"\kappa_{\mathrm{%s}}" % name.split("_")[-1]
+    return Control(name, domain=(None, None), latex=latex, description=description)
+
+
 class MarginChannel(Channel):
     r"""Stability constraint :math:`y\,w\cdot\xi/\sqrt N \ge \kappa` (any real κ).
 
@@ -159,9 +166,7 @@ class MarginChannel(Channel):
     source = "Gardner, J. Phys. A 21, 257 (1988), eq. (20)"
 
     def __init__(self, kappa="kappa"):
-        latex = r"\kappa" if kappa == "kappa" else r"\kappa_{\mathrm{%s}}" % kappa.split("_")[-1]
-        self.kappa = Control(kappa, domain=(None, None), latex=latex,
-                             description="margin (stability threshold), any real value")
+        self.kappa = margin_control(kappa, "margin (stability threshold), any real value")
 
     def controls(self):
         return (self.kappa,)
