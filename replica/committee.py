@@ -89,12 +89,13 @@ from __future__ import annotations
 import sympy as sp
 
 from .averages import GaussianAverage
-from .components import Channel, MarginChannel, margin_control
+from .components import Channel, LossChannel, MarginChannel, margin_control
 from .functions import H, LogH
 
 __all__ = ["ACTIVATIONS", "kernel_overlap", "KernelOverlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
            "ReluCommitteeLogZ", "ReluCommitteeMinCost",
-           "TreeCommitteeChannel", "WideCommitteeChannel", "committee_channel",
+           "TreeCommitteeChannel", "WideCommitteeChannel", "WideCommitteeLossChannel",
+           "committee_channel",
            "tree_committee", "validate_committee"]
 
 ACTIVATIONS = ("sign", "relu")
@@ -409,6 +410,57 @@ class WideCommitteeChannel(Channel):
         d2 = sp.diff(lz, w, 2).subs(w, sp.sqrt(Q) * z)
         dQ = sp.diff(Q, q)
         return dQ**2 * GaussianAverage(d2**2, z) + sp.diff(dQ, q) * GaussianAverage(d1**2, z)
+
+
+class WideCommitteeLossChannel(LossChannel):
+    r"""Gibbs measure of a loss on the normalised output of the K → ∞ committee: the
+    reference measure of ``local_entropy(..., reference="loss=ce:G" | "loss=hinge:K")``
+    for the ``tree-committee`` families at K = inf (derived here).
+
+    The loss acts on the normalised output pre-activation u (unit variance under random
+    patterns; :class:`WideCommitteeChannel`), with weight :math:`e^{-\beta\ell(u)}` per
+    pattern (:class:`replica.components.LossChannel`). Its energetic term, in any
+    replica structure, is an average of a function of the outputs only, which are
+    jointly Gaussian with covariance Q(q_ab) (the output-overlap map,
+    :mod:`replica.franz_parisi`); so the RS term is the perceptron's at Q(q),
+
+    .. math:: \mathbb{E}_z\ln\mathbb{E}_x\,e^{-\beta\ell(\sqrt{Q}z + \sqrt{1-Q}\,x)},
+              \qquad Q = Q(q),
+
+    and in the Franz–Parisi functional the reference's Gibbs measure is the tilted
+    average over the output noise on the mapped overlaps (``posterior``, inherited).
+
+    β = ∞ (the loss minimisers) is not derived for committees: the T = 0 construction of
+    :mod:`replica.minimisers` scales :math:`1-\tilde q = \tilde x/\beta` at the output.
+    For ReLU :math:`1-Q \simeq Q'(1)(1-q)` keeps that scaling (with
+    :math:`\tilde x \to Q'(1)\tilde x` and :math:`\rho \to (Q(p)-Q(t))/(1-Q(\tilde q))`,
+    whose O(1/β) corrections would have to be redone); for sign
+    :math:`1-Q = \tfrac2\pi\arccos q \simeq \tfrac{2\sqrt2}{\pi}\sqrt{1-q}`, so the
+    weights must approach each other like 1/β² and the entropic part scales differently.
+    :func:`solvers.local_entropy.local_entropy` raises ParameterError naming
+    ``beta_ref`` for committees at β_ref = ∞. No replicon observable (``rs_gamma_out``
+    is None).
+    """
+
+    name = "wide-committee-loss"
+
+    def __init__(self, activation, loss, prefix=""):
+        super().__init__(loss, prefix)
+        _, self.activation = validate_committee(float("inf"), activation)
+        self.source = self.source + "; on the K → ∞ committee output, " + (
+            _BHS + ", sec. IV" if self.activation == "sign" else _BMZ)
+
+    def output_overlap(self, q):
+        """Q(q) (:meth:`WideCommitteeChannel.output_overlap`)."""
+        return KernelOverlap(q, ACTIVATIONS.index(self.activation), 0)
+
+    def rs_energetic(self, q, z):
+        Q = self.output_overlap(q)
+        om, V = sp.symbols("omega V", real=True)
+        return GaussianAverage(self.log_partition(om, V).subs({om: sp.sqrt(Q) * z, V: 1 - Q}), z)
+
+    def rs_gamma_out(self, q, z):
+        return None
 
 
 def validate_committee(K, activation):

@@ -32,6 +32,27 @@ saddle :math:`S_I = \partial_y\phi = \Phi + y\,\partial_y\Phi` with
 :math:`\Phi = \phi/y` at fixed (δq, δq̂, …) (the observable ``local_entropy``), and
 :math:`\Sigma = -y^2\partial_y\Phi` (``external_entropy``).
 
+**K → ∞ tree committees** (``channel.output_overlap``, :class:`replica.committee.WideCommitteeChannel`;
+derived here, the same output-overlap map as :mod:`replica.franz_parisi`). The centre is
+free: the patterns constrain the y replicas of each block, never the centre, which enters
+only through the entropic part (the coupling :math:`\hat S\sum_a w^a\cdot\tilde w` and
+the sum over :math:`\tilde w`). The energetic part is the average of a function of the
+replicas' outputs; on branch l their hidden fields are jointly Gaussian with covariance
+the replica overlap matrix (1 on the diagonal, :math:`q_1` within a block, :math:`q_0`
+between blocks), independently across branches, so as K → ∞ (CLT) the normalised outputs
+are jointly Gaussian with covariance :math:`Q(q_{ab})` elementwise: 1, :math:`Q_1 =
+Q(q_1)`, :math:`Q_0 = Q(q_0)`. Writing the output of replica a of block b as
+:math:`\sqrt{Q_0}z_0 + \sqrt{Q_1-Q_0}\,z_1^b + \sqrt{1-Q_1}\,x^a` gives the energetic term
+above with :math:`\sqrt{q_0}\to\sqrt{Q_0}`, :math:`\sqrt{\delta q/y}\to\sqrt{Q_1-Q_0}`,
+:math:`1-q_1\to 1-Q_1`; the centre–replica overlap p stays in the entropic part only (in
+the PRL variant, where the centre is a solution too, its output would be correlated
+with the replicas' through Q(p): not implemented). Q is increasing, so
+:math:`Q_1 \ge Q_0`; :math:`Q_0 \ge 0` needs :math:`q_0 \ge 0`, the perceptron's domain.
+At y = 1, :math:`\mathbb{E}_{z_1}Z_{\mathrm{out}}(\sqrt{Q_0}z_0+\sqrt{Q_1-Q_0}z_1, 1-Q_1)
+= Z_{\mathrm{out}}(\sqrt{Q_0}z_0, 1-Q_0)` (Gaussian convolution), so
+:math:`\phi(y=1) = s_{RS}(\alpha) + H_2(d)` with the committee's RS entropy
+(tests/test_committee_dense.py). For large y, :math:`Q_1 - Q_0 \simeq Q'(q_1)\,\delta q/y`.
+
 Checks (tests/test_dense.py): α = 0 gives :math:`S_I = -d\ln d-(1-d)\ln(1-d)` for every
 y; at α = 0.5, κ = 0, d = 0.05 it agrees with an independent NumPy prototype at y = 40
 (uniform-grid log-sum-exp, different variables), and tends to the y = ∞ value
@@ -103,8 +124,12 @@ def replicated_local_entropy(prior: Prior, channel: Channel, name: str,
     zc = sp.Abs(Sh) / sp.sqrt(q0h)
     entropic = 2 * (GaussianAverage(F, z0, 0, zc) + GaussianAverage(F, z0, zc, sp.oo)) / y
     lzout = channel.log_partition(om, V)
+    # the replicas' output overlaps (K = inf committees; identity for perceptrons, where
+    # Q1 - Q0 = dq/y exactly: the expression is then the one above, unchanged)
+    Q = getattr(channel, "output_overlap", None) or (lambda u: u)
+    Q1, Q0 = Q(q1), Q(q0)
     energetic = alpha * GaussianAverage(
-        LogMeanExp(y * lzout.subs({om: sp.sqrt(q0) * z0 + sp.sqrt(dq / y) * z1, V: 1 - q1}), z1),
+        LogMeanExp(y * lzout.subs({om: sp.sqrt(Q0) * z0 + sp.sqrt(Q1 - Q0) * z1, V: 1 - Q1}), z1),
         z0) / y
     coupling = (q1h * q1 / 2 - q1h / 2 - (q1h * dq + q1 * dqh) / 2 + dq * dqh / (2 * y) - Sh * p)
     terms = [
