@@ -10,7 +10,8 @@ Commands (``--json`` prints one JSON object on stdout)::
         --reference typical|margin=K|dense:y=Y|loss=NAME:PARAM \
         --distances START:STOP:NUM [--json]
     replica local-entropy binary-tree-committee --set K=inf --set activation=relu \
-        --set alpha=0.5 --reference typical --distances 0.001:0.3:30 [--json]
+        --set alpha=0.5 --reference typical|dense:y=Y|loss=NAME:PARAM [--set beta_ref=B] \
+        --distances 0.001:0.3:30 [--json]
     replica continue MODEL [--set kappa=0] --start alpha=0.5 --stop alpha=1.6 [--x0 m=0.3] \
         [--max-folds N] [--max-steps N] [--step DS] [--boundary] [--json]
     replica validate spherical --set kappa=0 --N 50,100,200 --alpha 1.5:2.5:11 --samples 200 --seed 0
@@ -446,7 +447,8 @@ def build_parser():
     le.add_argument("--reference", required=True,
                     help="typical | margin=K | dense:y=Y | loss=ce:GAMMA or loss=hinge:K "
                          "(with --set beta_ref=B, the inverse temperature of the loss's Gibbs "
-                         "measure; --set beta_ref=inf: its minimisers, the zero-temperature limit)")
+                         "measure; --set beta_ref=inf: its minimisers, the zero-temperature limit); "
+                         "K = inf tree committees: typical, dense:y=Y, loss=... with a finite beta_ref")
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)

@@ -20,6 +20,15 @@ Franz–Parisi entropy :math:`S(d)` (:mod:`replica.franz_parisi`) of the solutio
   (:func:`_dense_ystar_curve`; y is then a saddle-point variable, reported in
   ``variables["y"]``).
 
+K → ∞ tree committees (``binary-tree-committee`` with ``options={"K": "inf",
+"activation": ...}``) take ``"typical"``, ``"dense:y=Y"`` (the energetic term on the
+replicas' output overlaps Q(q1), Q(q0), :mod:`replica.dense`; started by a homotopy in
+alpha from the alpha = 0 saddle, :func:`_committee_dense_start`) and ``"loss=NAME:PARAM"``
+at finite ``beta_ref`` (the loss on the normalised output,
+:class:`replica.committee.WideCommitteeLossChannel`); ``dense:y=*`` and ``beta_ref=inf``
+are not available for them, and finite K raises ParameterError naming ``K``
+(:func:`_committee_reference_curve`).
+
 Algorithm: the reference's RS saddle (q̃, q̂̃) is solved first (catalogue RS model of
 the same prior at margin κ̃); the curve then starts from the typical point p = q̃,
 where :math:`q_1 = t = \tilde q`, :math:`\hat q_1 = \hat t = \hat p = \tilde{\hat q}`
