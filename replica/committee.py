@@ -79,9 +79,13 @@ free entropy with every output overlap mapped (q̃, q_1, t, p → Q(·)) and the
 overlaps in the entropic term (derivation in that module's docstring). Finite K has no
 FP ansatz here (the K-field average at the FP overlap structure is not implemented).
 
-For finite K ≥ 3 the replicon is not implemented (BHS 1992 find RS unstable near
-capacity for all K ≥ 2, so the RS capacities here are upper estimates, not the true
-capacity).
+Finite K ≥ 3, sign units: the replicon's channel factor is the opaque node
+:class:`SignCommitteeReplicon` (derivation in its docstring),
+:math:`\gamma_{out} = \mathbb{E}_z\|\nabla^2_\omega\ln\mathcal Z_K\|_F^2 = K[A + (K-1)B]`.
+For spherical weights it diverges faster than :math:`(1-q)^{-2}` as q → 1, so the RS
+solution is AT-unstable before its q → 1 capacity (BHS 1992 find RS unstable near
+capacity for K ≥ 2): the RS capacities here are upper estimates, not the true capacity.
+Finite-K ReLU: no replicon (None).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ from .components import Channel, LossChannel, MarginChannel, margin_control
 from .functions import H, LogH
 
 __all__ = ["ACTIVATIONS", "kernel_overlap", "KernelOverlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
-           "ReluCommitteeLogZ", "ReluCommitteeMinCost",
+           "ReluCommitteeLogZ", "ReluCommitteeMinCost", "SignCommitteeReplicon",
            "TreeCommitteeChannel", "WideCommitteeChannel", "WideCommitteeLossChannel",
            "committee_channel",
            "tree_committee", "validate_committee"]
@@ -313,6 +317,102 @@ class ReluCommitteeMinCost(sp.Function):
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
+class SignCommitteeReplicon(sp.Function):
+    r"""Channel factor :math:`\gamma_{out}(q)` of the de Almeida–Thouless replicon of the
+    sign tree committee at finite K (odd ≥ 3): arguments ``(q, K)``; evaluated by
+    :func:`solvers.committee.sign_replicon`. Derived here (the K = 1 and K → ∞ limits
+    below are the checks; no paper formula was found to compare with).
+
+    **Replicon of the tree.** Branch l has N/K weights and its own overlap matrix
+    :math:`Q^l_{ab}`; per weight, :math:`\Phi = \frac1K\sum_l S(Q^l) +
+    \alpha\,G_E(\{Q^l\})`, S the entropic term of one weight set (the perceptron's,
+    after eliminating the conjugates). On replicon fluctuations
+    :math:`\delta Q^l_{ab}` (zero row sums; the same eigen-direction on every branch)
+    the entropic Hessian is :math:`-1/(K\gamma_{in})\,\delta_{lm}` (the Legendre
+    transform inverts the replicon eigenvalue :math:`\gamma_{in} =
+    \mathbb{E}(\partial_B^2\ln Z_{in})^2` of :math:`\ln Z_{in}`; 1/K from the
+    branch's share of weights) and the energetic one is :math:`\alpha M_{lm}`,
+    :math:`M_{lm} = \mathbb{E}_z[(\partial_{\omega_l}\partial_{\omega_m}\ln\mathcal
+    Z_K)^2]` (the multi-field form of Gardner & Derrida's :math:`\mathbb{E}(\partial^2_\omega
+    \ln Z)^2`), :math:`\mathcal Z_K(\omega) = P_\eta(\#\{l: \omega_l +
+    \sqrt{1-q}\,\eta_l > 0\} \ge (K+1)/2)`, :math:`\omega_l = \sqrt q z_l`. RS is
+    stable while the K × K matrix :math:`-I/(K\gamma_{in}) + \alpha M` is negative
+    definite, i.e. :math:`\lambda = 1 - \alpha K\gamma_{in}\mu_{max}(M) > 0`. By
+    the symmetry of the units :math:`M = (A-B)I + B\,\mathbf 1\mathbf 1^T`
+    (A = M_11, B = M_12 ≥ 0), eigenvalues A − B and A + (K − 1)B; B ≥ 0 makes the
+    second the largest, so the replicon is the perceptron's with
+
+    .. math:: \gamma_{out} = K[A + (K-1)B] = \mathbb{E}_z\|\nabla^2_\omega
+              \ln\mathcal Z_K\|_F^2 .
+
+    **Derivatives** (p_l = Φ(ω_l/σ), σ = √(1−q), m = (K+1)/2; 𝒵 is multilinear in
+    p): :math:`\partial_l\mathcal Z = (\varphi_l/\sigma) P(N_{-l} = m-1)`,
+    :math:`\partial_l^2\mathcal Z = -(\omega_l/\sigma^2)\partial_l\mathcal Z`,
+    :math:`\partial_l\partial_k\mathcal Z = (\varphi_l\varphi_k/\sigma^2)
+    [P(N_{-lk} = m-2) - P(N_{-lk} = m-1)]` (N_{−S}: positive units outside S), and
+    :math:`\partial^2\ln\mathcal Z = \partial^2\mathcal Z/\mathcal Z -
+    (\partial\mathcal Z)^2/\mathcal Z^2`, all as ratios of log-probabilities (stable
+    where 𝒵 ~ e^{−huge}).
+
+    **Checks.** K = 1 gives the perceptron's :math:`\mathbb{E}(\partial^2_\omega\ln
+    H(-\omega/\sigma))^2`. K → ∞: with :math:`t = \sum_l m_l/\sqrt{K(1-Q)}`,
+    m_l = 2p_l − 1 (CLT: 𝒵 → Φ(t)), :math:`\partial_l^2\ln\mathcal Z \simeq
+    g'(t)\,m''_l/\sqrt{K(1-Q)}` and :math:`\partial_l\partial_k\ln\mathcal Z
+    \simeq g''(t)\,m'_l m'_k/(K(1-Q))` (g = ln Φ; the variance's dependence on ω is
+    one order smaller), so :math:`KA \to Q''\,\mathbb{E}g'^2/(1-Q)` and
+    :math:`K^2B \to Q'^2\,\mathbb{E}g''^2/(1-Q)^2` by Price's theorem
+    (:math:`\mathbb{E}_z m'(\sqrt q z)^2 = Q'(q)`, :math:`\mathbb{E}_z m''^2 = Q''(q)`,
+    Q = (2/π) arcsin q): the sum is the K → ∞ channel's
+    :math:`Q'^2\mathbb{E}(\partial^2\ln Z)^2 + Q''\mathbb{E}(\partial\ln Z)^2`
+    (:meth:`WideCommitteeChannel.rs_gamma_out`). Numerically (tests/test_committee.py)
+    γ_out(K) − γ_out(∞) falls like 1/K.
+
+    **q → 1** (spherical weights, γ_in = (1 − q)²): ln 𝒵 ≃ −C(ω)/(2(1−q)) with C the
+    min-cost of :class:`SignCommitteeMinCost`, whose gradient jumps where the two
+    negative fields competing for the last needed flip have equal |z| (a rank
+    exchange). Across it ln 𝒵 is locally :math:`\ln(e^{f_b} + e^{f_c}) + ` const,
+    :math:`f = \ln\Phi(u) \simeq -u^2/2`, u = ω/σ, whose Hessian has the four entries
+    ±π_bπ_c u² (π the two weights): they switch over
+    :math:`\Delta(u_b^2 - u_c^2) \sim 1`, a width (1−q)/|z| in z. Integrating
+    :math:`\int ds\,\mathrm{sech}^4(s/2)/16 = 1/6` across it, with the third unit's
+    condition (positive, or negative with smaller |z|: probability Φ(z)) and three pairs
+    at K = 3,
+
+    .. math:: \gamma_{out} \simeq \frac{2J}{(1-q)^3},\quad
+              J = \int_0^\infty \varphi(z)^2 z^3\Phi(z)\,dz = 0.0704181,\qquad
+              \lambda_{AT} \simeq -\frac{2\alpha_c J}{1-q} \to -\infty,
+
+    so the replicon is negative near the RS q → 1 capacity (unlike the perceptron at
+    κ = 0, where it tends to 0; for K > 3 the same mechanism, with other weights).
+    Numerically (K = 3, 1 − q = 1e-3, 4× points and nodes) (1−q)³γ_out = 0.1424 ± 0.0014
+    against 2J = 0.1408. The estimator's standard error grows as q → 1 (the ridge is
+    thinner than the last unit's rule and than the QMC spacing: 9% at 1 − q = 1e-3, 20%
+    at 1e-4 with the default points), so there only the sign is reliable; at the AT
+    point of the spherical K = 3 committee (q ≈ 0.60) it is 5e-5 relative.
+
+    Finite-K ReLU committees have no such node (their rs_gamma_out is None).
+    """
+
+    nargs = 2
+    is_real = True
+
+    @classmethod
+    def eval(cls, q, K):
+        if not (K.is_Integer and K >= 3 and K % 2 == 1):
+            raise ValueError(f"SignCommitteeReplicon: K must be an odd integer ≥ 3, got {K}")
+        return None
+
+    def fdiff(self, argindex=1):
+        raise NotImplementedError("SignCommitteeReplicon is an observable: its q-derivative "
+                                  "is not needed by the solvers and not implemented")
+
+    def _latex(self, printer, exp=None):
+        q, K = self.args
+        body = r"\mathbb{E}_{z}\|\nabla^2_\omega\ln\mathcal{Z}_{%s}(%s)\|_F^2" % (
+            printer._print(K), printer._print(q))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
 class TreeCommitteeChannel(Channel):
     """Finite-K tree committee, output margin 0 (module docstring).
 
@@ -345,7 +445,9 @@ class TreeCommitteeChannel(Channel):
         if self.K == 1:
             d2 = sp.diff(LogH(-sp.Symbol("w") / sp.sqrt(1 - q)), sp.Symbol("w"), 2)
             return GaussianAverage(d2.subs(sp.Symbol("w"), sp.sqrt(q) * z)**2, z)
-        return None
+        if self.activation == "sign":
+            return SignCommitteeReplicon(q, self.K)
+        return None  # finite-K ReLU: not derived (SignCommitteeReplicon docstring)
 
 
 class WideCommitteeChannel(Channel):
@@ -546,6 +648,10 @@ def tree_committee(prior, K, activation, name=None, margin=False):
         # q -> 1 value than for the perceptron (0.36 at K = 3, falling with K, since the
         # q -> 1 value grows like √K): start the search at 0.15 of it
         fe.meta["capacity_start_fraction"] = 0.15
+        if activation == "sign":
+            # λ_AT ≃ −2α_c J/(1 − q) as q → 1 (SignCommitteeReplicon): no finite limit
+            # to extrapolate; solvers.capacity reports −inf (unstable)
+            fe.meta["replicon_q_to_one"] = "diverges"
     if isinstance(ch, WideCommitteeChannel) and activation == "relu":
         # 1 - Q(1-ε) = Q'(1) ε - (2√2/(3(π-1))) ε^{3/2} + ...: the numerical q -> 1
         # approach has a leading √ε correction (solvers.capacity extrapolates with it)

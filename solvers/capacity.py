@@ -57,7 +57,8 @@ class CapacityResult:
     rs_stable : bool or None
         de Almeida–Thouless stability of the RS solution at (or approaching) capacity.
     replicon : float or None
-        The AT eigenvalue there.
+        The AT eigenvalue there (−inf where it diverges as q → 1: finite-K sign
+        committees; null in JSON).
     alpha_rs_q_to_1 : float or None
         The RS q → 1 value (the capacity itself for continuous weights; only a wrong
         RS bound for ±1 weights).
@@ -211,6 +212,10 @@ def _q_to_one(m, controls, load, a_q1, t0):
     extrap = alphas[-1] + (alphas[-1] - alphas[-2]) * eps[-1]**p / (eps[-2]**p - eps[-1]**p)
     s1, s2 = math.sqrt(eps[-2]), math.sqrt(eps[-1])
     rep_lim = reps[-1] + (reps[-1] - reps[-2]) * s2 / (s1 - s2)
+    if m.free_energy.meta.get("replicon_q_to_one") == "diverges":
+        # finite-K sign committees: λ_AT ≃ −c/(1 − q) (replica.committee.
+        # SignCommitteeReplicon), no finite limit: −inf when the approach says so
+        rep_lim = -math.inf if reps[-1] < reps[-2] < 0 else math.nan
     rel = abs(extrap - a_q1) / abs(a_q1)
     # 1e-4: the o(ε) remainder after Richardson at ε = 1e-5 (measured: < 2e-5 for
     # κ in [-1, 3]); a wrong limit derivation would be off by O(1). Models whose
@@ -220,7 +225,7 @@ def _q_to_one(m, controls, load, a_q1, t0):
     # AT: for the spherical perceptron λ_AT → 1 - α_c(κ) H(-κ) (tested), which is 0
     # at κ = 0 (marginal), > 0 for κ > 0, < 0 for κ < 0. The extrapolation error is
     # ~1e-4, so values above -C.AT_MARGINAL count as (marginally) stable.
-    stable = bool(rep_lim > -C.AT_MARGINAL) if math.isfinite(rep_lim) else None
+    stable = bool(rep_lim > -C.AT_MARGINAL) if (math.isfinite(rep_lim) or rep_lim == -math.inf) else None
     check = {"one_minus_q": eps, "alpha": alphas, "extrapolated": extrap,
              "relative_discrepancy": rel, "replicon": reps, "replicon_limit": rep_lim}
     return CapacityResult(

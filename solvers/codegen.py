@@ -104,6 +104,8 @@ _NumpyPrinter._print_SignCommitteeLogZ = _print_committee_node
 _NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, %d)" % (
     self._print(e.args[0]), int(e.args[1]), int(e.args[2]))
 _NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d)" % int(e.args[0])
+_NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d)" % (
+    self._print(e.args[0]), int(e.args[1]))
 
 
 def _prox_printer(alias, impl):

@@ -135,7 +135,7 @@ from scipy.stats import qmc
 from . import constants as C
 
 __all__ = ["sign_logz", "sign_logz_stderr", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
-           "relu_logz_stderr", "points_scale", "qmc_points"]
+           "relu_logz_stderr", "points_scale", "qmc_points", "sign_replicon", "sign_replicon_parts"]
 
 _STATE = threading.local()
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -794,3 +794,151 @@ def relu_logz_stderr(q, K):
 
 def relu_min_cost_stderr(K):
     return _relu_min_cost(int(K))[1]
+
+
+# --------------------------------------------------------------------------- sign, replicon
+# Channel factor γ_out of the de Almeida–Thouless replicon at finite K (derivation:
+# replica.committee.SignCommitteeReplicon). Everything here is new; the QMC points, the
+# last-unit rule and the per-q vectorisation are those of sign_logz above.
+
+def _log_counts(lp, lq, m):
+    """Truncated Poisson-binomial distribution in logs, over the last axis of ``lp``
+    (ln p_l) and ``lq`` (ln(1 − p_l)): returns (L, T), L[j] = ln P(N = j) for j < m
+    (list of arrays) and T = ln P(N ≥ m). Recursion P'(j) = P(j)(1 − p) + P(j−1) p,
+    P'(≥ m) = P(≥ m) + P(m−1) p: positive terms only, no cancellation, no underflow."""
+    shape = lp.shape[:-1]
+    L = [np.zeros(shape)] + [np.full(shape, -np.inf) for _ in range(m - 1)]
+    T = np.full(shape, -np.inf)
+    for l in range(lp.shape[-1]):
+        a, b = lp[..., l], lq[..., l]
+        T = np.logaddexp(T, L[m - 1] + a)
+        for j in range(m - 1, 0, -1):
+            L[j] = np.logaddexp(L[j] + b, L[j - 1] + a)
+        L[0] = L[0] + b
+    return L, T
+
+
+def _leave_one_out(lp, lq, m):
+    """For every unit l of the last axis (n units), the distribution of the count of
+    the *other* n − 1 units, from prefix and suffix distributions (no division, so
+    no deconvolution instability): returns ln P(N_{−l} = m−2), ln P(N_{−l} = m−1),
+    ln P(N_{−l} ≥ m), each of shape lp.shape."""
+    n = lp.shape[-1]
+    shape = lp.shape[:-1]
+    pre, suf = [None] * (n + 1), [None] * (n + 1)
+    empty = ([np.zeros(shape)] + [np.full(shape, -np.inf) for _ in range(m - 1)], np.full(shape, -np.inf))
+    pre[0] = suf[n] = empty
+    for l in range(n):
+        pre[l + 1] = _extend(pre[l], lp[..., l], lq[..., l], m)
+    for l in range(n - 1, -1, -1):
+        suf[l] = _extend(suf[l + 1], lp[..., l], lq[..., l], m)
+    e2, e1, t0 = (np.empty(lp.shape) for _ in range(3))
+    for l in range(n):
+        (PL, PT), (SL, ST) = pre[l], suf[l + 1]
+        # suffix tails ln P(S ≥ k), k = m, m−1, ..., 1
+        stail = {m: ST}
+        for k in range(m - 1, 0, -1):
+            stail[k] = np.logaddexp(stail[k + 1], SL[k])
+        e1[..., l] = np.logaddexp.reduce([PL[i] + SL[m - 1 - i] for i in range(m)], axis=0)
+        e2[..., l] = np.logaddexp.reduce([PL[i] + SL[m - 2 - i] for i in range(m - 1)], axis=0)
+        t0[..., l] = np.logaddexp.reduce([PT] + [PL[i] + stail[m - i] for i in range(m)], axis=0)
+    return e2, e1, t0
+
+
+def _extend(dist, a, b, m):
+    """One more unit (ln p = a, ln(1 − p) = b) in a truncated distribution (L, T)."""
+    L, T = dist
+    T = np.logaddexp(T, L[m - 1] + a)
+    L = [L[0] + b] + [np.logaddexp(L[j] + b, L[j - 1] + a) for j in range(1, m)]
+    return L, T
+
+
+def _replicon_per_point(a, sig, z):
+    r"""Per QMC point (rows of z, the first K − 1 fields): the last unit's
+    :math:`\mathbb{E}_{z_K}(\partial^2_K\ln\mathcal Z)^2` and, for every other unit l,
+    :math:`\mathbb{E}_{z_K}(\partial_l\partial_K\ln\mathcal Z)^2` (1-D rule in z_K).
+    Returns (A_K, B_lK) with shapes (M,), (M, K−1)."""
+    M, K1 = z.shape
+    K = K1 + 1
+    m = (K + 1) // 2
+    u = a * z
+    lp, lq = log_ndtr(u), log_ndtr(-u)
+    lphi = -0.5 * u * u - _LOG_SQRT_2PI - math.log(sig)     # ln(φ(u_l)/σ)
+    x, w = _one_d_rule(a)
+    uK = a * x
+    lpK, lqK = log_ndtr(uK), log_ndtr(-uK)
+    lphiK = -0.5 * uK * uK - _LOG_SQRT_2PI - math.log(sig)
+    # unit K against the count of all others: Z = T + p_K E, E = P(N_{-K} = m−1)
+    L, T = _log_counts(lp, lq, m)
+    E = L[m - 1][:, None]
+    lZ = np.logaddexp(T[:, None], lpK[None, :] + E)
+    rK = np.exp(lphiK[None, :] + E - lZ)                     # ∂_K ln Z
+    dKK = -(uK / sig)[None, :] * rK - rK * rK                # ∂²_K ln Z
+    AK = (dKK * dKK) @ w
+    # units l < K with unit K: the count N'' of the other K − 2 units
+    le2, le1, lt0 = (v[:, :, None] for v in _leave_one_out(lp, lq, m))
+    lpl, lql, lphil = lp[:, :, None], lq[:, :, None], lphi[:, :, None]
+    lpk, lqk, lphik = lpK[None, None, :], lqK[None, None, :], lphiK[None, None, :]
+    # Z = T0 + e1 (1 − q_l q_K) + e2 p_l p_K, with 1 − q_l q_K = p_l + q_l p_K
+    lZ = np.logaddexp.reduce(np.broadcast_arrays(
+        lt0, le1 + np.logaddexp(lpl, lql + lpk), le2 + lpl + lpk), axis=0)
+    # ∂Z/∂p_l = e1 q_K + e2 p_K, ∂Z/∂p_K = e1 q_l + e2 p_l, ∂²Z/∂p_l∂p_K = e2 − e1
+    rl = np.exp(lphil + np.logaddexp(le1 + lqk, le2 + lpk) - lZ)
+    rk = np.exp(lphik + np.logaddexp(le1 + lql, le2 + lpl) - lZ)
+    dlk = np.exp(lphil + lphik + le2 - lZ) - np.exp(lphil + lphik + le1 - lZ) - rl * rk
+    return AK, (dlk * dlk) @ w
+
+
+_REPLICON_CACHE = {}
+
+
+def _replicon_evaluate(q, K):
+    """(γ_out, A, B, stderr of γ_out) of the sign committee at scalar q, cached."""
+    n = _n_points(K)
+    key = (float(q), int(K), n)
+    with _CACHE_LOCK:
+        if key in _REPLICON_CACHE:
+            return _REPLICON_CACHE[key]
+    if not 0.0 < q < 1.0:
+        out = (np.nan, np.nan, np.nan, np.nan)
+    elif K == 1:
+        # the perceptron at κ = 0 (a check of the route: no QMC, the 1-D rule only)
+        A = float(_replicon_per_point(math.sqrt(q / (1.0 - q)), math.sqrt(1.0 - q), np.zeros((1, 0)))[0][0])
+        out = (A, A, 0.0, 0.0)
+    else:
+        z = qmc_points(int(K) - 1, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+        R = z.shape[0]
+        a, sig = math.sqrt(q / (1.0 - q)), math.sqrt(1.0 - q)
+        zf = z.reshape(-1, K - 1)
+        step = max(1, C.COMMITTEE_REPLICON_CHUNK // K)
+        A_pt, B_pt = np.empty(len(zf)), np.empty(len(zf))
+        for s0 in range(0, len(zf), step):
+            AK, Bl = _replicon_per_point(a, sig, zf[s0:s0 + step])
+            # unit symmetry: A from the last unit (exact in its own field: the QMC
+            # units' (∂²_l ln Z)² are sharp in z_l and 40x noisier at K = 3, q = 0.5),
+            # B as the mean over the K − 1 pairs (l, K)
+            A_pt[s0:s0 + step] = AK
+            B_pt[s0:s0 + step] = Bl.mean(axis=1)
+        g_pt = K * A_pt + K * (K - 1) * B_pt
+        means = g_pt.reshape(R, -1).mean(axis=1)
+        err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+        out = (float(g_pt.mean()), float(A_pt.mean()), float(B_pt.mean()), err)
+    with _CACHE_LOCK:
+        if len(_REPLICON_CACHE) > 256:
+            _REPLICON_CACHE.clear()
+        _REPLICON_CACHE[key] = out
+    return out
+
+
+def sign_replicon(q, K):
+    r"""Channel factor :math:`\gamma_{out} = K\,[A + (K-1)B]` of the AT replicon of the
+    sign tree committee (:class:`replica.committee.SignCommitteeReplicon`), vectorised
+    over ``q``; :func:`sign_replicon_parts` gives A, B and the standard error."""
+    return _per_q(_replicon_evaluate, q, int(K), 0)
+
+
+def sign_replicon_parts(q, K):
+    """(γ_out, A, B, stderr of γ_out) at scalar q: :math:`A = \\mathbb{E}(\\partial^2_{\\omega_1}
+    \\ln\\mathcal Z_K)^2`, :math:`B = \\mathbb{E}(\\partial_{\\omega_1}\\partial_{\\omega_2}
+    \\ln\\mathcal Z_K)^2`, stderr from the spread of the scramblings."""
+    return _replicon_evaluate(float(q), int(K))

@@ -298,6 +298,10 @@ VALIDATION_MAX_LOOKUPS = 1 << 27
 #: committee routine integrates exactly in 1-D (conditioning: P(# ≥ m) is linear in
 #: its p_K); same grading as the margin kinks above.
 COMMITTEE_LAST_UNIT_NODES = 16
+#: Sign tree committee, AT replicon (solvers.committee.sign_replicon): QMC points × K
+#: per vectorised block (arrays of points × (K−1) × last-unit nodes, ~20 of them:
+#: 2^13 keeps each below ~15 MB at the ~200 nodes of q = 1 − 1e-5).
+COMMITTEE_REPLICON_CHUNK = 2**13
 #: ReLU tree committee at finite q (solvers.committee, contour integral per QMC
 #: point): Gauss–Legendre nodes per component on the tangent-mapped Bromwich line.
 #: Measured against 128 nodes (K = 3, q = 0.3..0.999): 32 nodes give per-point

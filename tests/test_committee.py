@@ -212,7 +212,7 @@ def test_sign_capacity_k3_literature_and_checks():
     assert r.success, r.message
     assert abs(r.alpha_c - 4.025192) < 1e-6
     assert r.check["relative_discrepancy"] < 2e-3
-    assert r.rs_stable is None  # no replicon for finite K: reported as unknown, not stable
+    assert r.rs_stable is False  # replicon → −∞ as q → 1 (test_spherical_k3_capacity_replicon_diverges)
 
 
 @pytest.mark.parametrize("K,value", [(5, 5.768751), (7, 7.311865)])
@@ -597,3 +597,158 @@ def test_cli_solve_relu_finite_K(capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["status"] == "converged" and abs(d["order_parameters"]["q"] - 0.51508) < 1e-3
     assert d["quadrature_error"] < 1e-3
+
+
+# ----------------------------------------------------------------------------- finite K, sign: AT replicon
+def brute_hessian_sq_k3(q, n=100, h=1e-3):
+    """A = E(∂²_{ω1} ln Z)², B = E(∂_{ω1}∂_{ω2} ln Z)² at K = 3 on an n³ Gauss–Hermite
+    product grid, with the Hessian by central differences (step h in ω) of the exact
+    ln Z (the four winning configurations summed in logs, as in brute_logz_k3): no
+    QMC, no count recursion, no analytic derivative. Difference error ~(h/σ)² ~ 1e-6
+    relative, rounding ~1e-16/h² = 1e-10; the grid: n = 100 and 140 agree to 1e-8 at
+    q ≤ 0.5 (the integrand's scale in z is √((1−q)/q) ≥ 1 there)."""
+    t, w = _grid(n)
+    s = math.sqrt(1 - q)
+
+    def lnz(o1, o2, o3):
+        lp = [log_ndtr(o / s) for o in (o1, o2, o3)]
+        lq = [log_ndtr(-o / s) for o in (o1, o2, o3)]
+        return logsumexp(np.stack(np.broadcast_arrays(
+            lp[0] + lp[1] + lp[2], lp[0] + lp[1] + lq[2], lp[0] + lq[1] + lp[2], lq[0] + lp[1] + lp[2])), axis=0)
+
+    om = math.sqrt(q) * t
+    o1, o2, o3 = om[:, None, None], om[None, :, None], om[None, None, :]
+    W = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    d11 = (lnz(o1 + h, o2, o3) - 2 * lnz(o1, o2, o3) + lnz(o1 - h, o2, o3)) / h**2
+    d12 = (lnz(o1 + h, o2 + h, o3) - lnz(o1 + h, o2 - h, o3) - lnz(o1 - h, o2 + h, o3)
+           + lnz(o1 - h, o2 - h, o3)) / (4 * h * h)
+    return float(np.sum(W * d11**2)), float(np.sum(W * d12**2))
+
+
+def wide_gamma_out(q, n=150):
+    """K → ∞ channel factor Q'² E(∂²_w ln Φ(w/√(1−Q)))² + Q'' E(∂_w ln Φ)², w = √Q z,
+    Q = (2/π) arcsin q, written out here (Gauss–Hermite, n nodes): the pieces
+    (KA → the Q'' term, K²B → the Q'² term; replica.committee.SignCommitteeReplicon)."""
+    t, w = _grid(n)
+    Q = 2 / math.pi * math.asin(q)
+    dQ, d2Q = 2 / math.pi / math.sqrt(1 - q * q), 2 / math.pi * q / (1 - q * q)**1.5
+    s = math.sqrt(1 - Q)
+    x = math.sqrt(Q) * t / s
+    r = np.exp(-0.5 * x * x - 0.5 * math.log(2 * math.pi) - log_ndtr(x))
+    g1, g2 = r / s, (-x * r - r * r) / s**2
+    return dQ**2 * float(np.sum(w * g2**2)), d2Q * float(np.sum(w * g1**2))
+
+
+@pytest.mark.parametrize("q", [0.3, 0.5])
+def test_replicon_k3_against_product_quadrature(q):
+    """A and B of the K = 3 replicon (count recursion in logs, analytic derivatives,
+    QMC over two fields, exact last unit) vs the independent 100³ grid with
+    finite-difference Hessians. Measured relative deviations: A 1.9e-5, 2.0e-5; B 3e-6,
+    1.3e-5 (q = 0.3, 0.5). The spread of the scramblings at q = 0.5 is 1.6e-5 relative
+    (A, whose own field is integrated exactly) and 5.6e-5 (B): tolerances 8e-5 and
+    2.5e-4 are ~5σ."""
+    g, A, B, err = cm.sign_replicon_parts(q, 3)
+    bA, bB = brute_hessian_sq_k3(q)
+    assert abs(A - bA) < 8e-5 * bA and abs(B - bB) < 2.5e-4 * bB
+    assert g == pytest.approx(3 * (A + 2 * B), rel=1e-14) and err < 2e-4 * g
+
+
+def test_replicon_k1_is_the_perceptron():
+    """K = 1 (no QMC field, the last-unit rule only) equals the perceptron's channel
+    factor E(∂²_ω ln H(−ω/√(1−q)))² compiled from its symbolic expression (the
+    ordinary quadrature route of TreeCommitteeChannel(1)). 5e-7 relative: the last-unit
+    rule (16 Gauss–Legendre nodes per graded piece) is off by 1.1e-7 at q = 0.95 against
+    mpmath.quad at 30 digits (the compiled route agrees with mpmath to 1e-15), < 1e-12
+    at q ≤ 0.6; far below the QMC error of K ≥ 3."""
+    from replica.committee import TreeCommitteeChannel
+    import sympy as sp
+    q, z = sp.Symbol("q"), sp.Symbol("z")
+    f = compile_expression(TreeCommitteeChannel(1).rs_gamma_out(q, z), [q])
+    for qq in (0.2, 0.6, 0.95):
+        ours = cm.sign_replicon_parts(qq, 1)
+        assert ours[2] == 0.0
+        assert abs(ours[0] / float(f(qq)) - 1) < 5e-7
+
+
+def test_replicon_large_K_approaches_wide_limit():
+    """K(A + (K−1)B) → Q'² E(∂²ln Z)² + Q'' E(∂ln Z)² (the K = inf channel; derived in
+    replica.committee.SignCommitteeReplicon), approached like 1/K: at q = 0.5 the
+    measured K(γ_K − γ_∞) is 2.39, 1.84, 1.61, 1.66 for K = 3, 9, 21, 99. Checked: γ_K
+    decreases with K for K = 3, 9, 21 and K(γ_K − γ_∞) stays in [1.2, 2.6] (a limit
+    off by the Q'' term, 0.675, would put K = 21 at −12.6); the pieces separately:
+    KA within 15% of the Q'' term and K(K−1)B within 15% of the Q'² term at K = 21
+    (both O(1/K) off: measured 4.8% and 9.1%; 12% and 25% at K = 9). Standard errors
+    ≤ 9e-4 (of γ_K ≈ 1.2..2)."""
+    d2, d1 = wide_gamma_out(0.5)
+    wide = d2 + d1
+    gs = {}
+    for K in (3, 9, 21):
+        g, A, B, err = cm.sign_replicon_parts(0.5, K)
+        assert err < 1e-3
+        gs[K] = g
+        assert 1.2 < K * (g - wide) < 2.6
+    assert gs[3] > gs[9] > gs[21] > wide
+    g, A, B, _ = cm.sign_replicon_parts(0.5, 21)
+    assert abs(21 * A / d1 - 1) < 0.15 and abs(21 * 20 * B / d2 - 1) < 0.15
+
+
+def test_binary_k3_capacity_is_rs_stable(capsys):
+    """The command of the brief: the binary K = 3 RS capacity (entropy zero, α_c ≈
+    0.9206, q ≈ 0.384) reports a numeric replicon and a boolean rs_stable. The value
+    is recomputed independently: λ = 1 − α γ_in · 3(A + 2B) with γ_in = E(1 −
+    tanh²(√q̂ z))² (Gauss–Hermite here) and A, B from the finite-difference product grid
+    at the reported saddle; 2e-4 (QMC error of A, B ~2e-5 relative, of α_c and q
+    ~1e-4). Measured λ = 0.5234 > 0: RS is AT-stable there (as for the perceptron,
+    0.456 at α = 0.833, and K = inf, 0.737 at 0.947)."""
+    assert cli(["capacity", "binary-tree-committee", "--set", "K=3", "--set", "activation=sign", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert isinstance(d["replicon"], float) and isinstance(d["rs_stable"], bool)
+    assert d["rs_stable"] is True and d["saddle"]["stability"]["indicator"] == "replicon"
+    q, qh = d["saddle"]["order_parameters"]["q"], d["saddle"]["conjugates"]["qhat"]
+    t, w = _grid(121)
+    gin = float(np.sum(w * (1 - np.tanh(math.sqrt(qh) * t)**2)**2))
+    bA, bB = brute_hessian_sq_k3(q)
+    lam = 1 - d["alpha_c"] * gin * 3 * (bA + 2 * bB)
+    assert abs(d["replicon"] - lam) < 2e-4 and 0.5 < lam < 0.55
+
+
+def test_spherical_k3_at_point():
+    """Spherical K = 3: the RS branch is AT-unstable above α_AT = 1.7298 (q_AT = 0.6003),
+    far below the RS capacity 4.0252 (BHS 1992, abstract: RSB "far below the capacity
+    limit" for K = 3; no number there to compare with). Independent check at the
+    toolkit's q_AT: with F' from central differences of the product grid
+    (brute_logz_k3) and A, B from brute_hessian_sq_k3 at n = 120 (q = 0.6: n = 100
+    and 120 agree to 8e-6 relative), α = −q/(2(1−q)²F') and λ = 1 − α(1−q)² 3(A+2B) vanish
+    within 1e-3 (QMC error of the saddle ~1e-4); the compiled model's observable
+    changes sign across it."""
+    q_at, a_at = 0.600264, 1.72981
+    h = 1e-4
+    F1 = (brute_logz_k3(q_at + h) - brute_logz_k3(q_at - h)) / (2 * h)
+    alpha = -q_at / (2 * (1 - q_at)**2 * F1)
+    bA, bB = brute_hessian_sq_k3(q_at, 120)
+    assert abs(alpha - a_at) < 1e-3
+    assert abs(1 - alpha * (1 - q_at)**2 * 3 * (bA + 2 * bB)) < 1e-3
+    m = compile_model(get_model("tree-committee", K=3, activation="sign"))
+    lam = []
+    for q in (0.58, 0.62):  # the RS saddle at fixed q: q̂ from the prior's equation, α affine
+        from solvers.capacity import _load_affine_alpha
+        from scipy.optimize import brentq
+        lq = brentq(lambda lq: float(m.gradient([q, math.exp(lq)], {"alpha": 0.0})[1]), -30, 80)
+        x = [q, math.exp(lq)]
+        a = _load_affine_alpha(m, x, {}, "alpha")
+        lam.append(float(m.observables_at(x, {"alpha": a})["replicon"]))
+    assert lam[0] > 0.01 and lam[1] < -0.01
+
+
+def test_spherical_k3_capacity_replicon_diverges():
+    """At the spherical q → 1 capacity the replicon diverges: λ ≃ −2α_c J/(1−q), J =
+    ∫_0^∞ φ² z³ Φ dz (derived in replica.committee.SignCommitteeReplicon). capacity()
+    reports rs_stable False and replicon −inf; (1−q)λ at 1−q = 1e-3 (QMC standard error
+    9% there) within 30% of −2α_c J = −0.567 (measured −0.618)."""
+    from scipy.integrate import quad
+    r = capacity(get_model("tree-committee", K=3, activation="sign"), {})
+    assert r.rs_stable is False and r.replicon == -math.inf
+    J = quad(lambda z: _phi(z)**2 * z**3 * ndtr(z), 0, np.inf)[0]
+    lam = r.check["replicon"][0] * r.check["one_minus_q"][0]
+    assert abs(lam / (-2 * r.alpha_c * J) - 1) < 0.3
+    assert all(v < 0 for v in r.check["replicon"])
