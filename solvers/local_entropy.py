@@ -1518,9 +1518,9 @@ def _committee_reference_curve(model, options, controls, reference, distances, t
     continued in p like the perceptron's. Loss: the reference is the committee with the
     Gibbs measure of the loss on its normalised output
     (:class:`replica.committee.WideCommitteeLossChannel`), the curve the Franz–Parisi
-    functional on the mapped overlaps (:func:`_committee_loss_curve`). Finite K raises
-    ParameterError naming ``K``; ``beta_ref = inf`` and ``dense:y=*`` raise
-    ParameterError naming ``beta_ref`` / ``reference`` (not derived / not implemented).
+    functional on the mapped overlaps (:func:`_committee_loss_curve`); ``dense:y=*``:
+    :func:`_committee_ystar_curve`. Finite K raises ParameterError naming ``K``;
+    ``beta_ref = inf`` raises ParameterError naming ``beta_ref`` (not derived).
     """
     y_dense, loss = parse_dense(reference), parse_loss(reference)
     rs_fe = _rs_model(model, options)
@@ -1535,10 +1535,7 @@ def _committee_reference_curve(model, options, controls, reference, distances, t
         controls.pop("beta_ref")
         rs, ref_rs, m = fp_loss_model(model, loss[0], options=options)
     else:
-        if y_dense == DENSE_YSTAR:
-            raise ParameterError("reference", "dense:y=* is not implemented for tree committees: "
-                                              "use dense:y=Y with a finite Y")
-        rs, m = dense_model(model, options=options)
+        rs, m = dense_model(model, y_free=y_dense == DENSE_YSTAR, options=options)
     controls = validate_controls(rs, controls)
     d = _check_distances(distances)
     prior = rs.free_energy.meta["prior"]
@@ -1550,6 +1547,8 @@ def _committee_reference_curve(model, options, controls, reference, distances, t
                            status_list, S, res, xs, refsad, d_typ if y_dense is None else None,
                            message, t0, spinodal=spinodal, ext=ext)
 
+    if y_dense == DENSE_YSTAR:
+        return _committee_ystar_curve(model, options, m, controls, d, p_req, result)
     if y_dense is not None:
         return _committee_dense_curve(m, controls, y_dense, d, p_req, result)
     return _committee_loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result)
@@ -1590,6 +1589,36 @@ def _committee_dense_curve(m, controls, y, d, p_req, result):
                       f"to alpha = {base['alpha']:.4g} at any start distance")
     refsad["start_distance"] = (1 - p0) / 2
     status, S, res, xs, ext, spin, msg = _march_both(m, base, p0, x0, p_req, _dense_point)
+    return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
+
+
+def _committee_ystar_curve(model, options, m_free, controls, d, p_req, result):
+    """The ``dense:y=*`` curve of a K → ∞ committee (Σ(y*) = 0 at every distance; the
+    argument of :func:`_dense_ystar_curve`): a fixed-y saddle at ``DENSE_YSTAR_START``
+    (y, d) and the load min(alpha, DENSE_YSTAR_SAFE_FRACTION × alpha_c) by
+    :func:`_committee_dense_start`, moved to Σ = 0 there (:func:`_ystar_from`), along the
+    y* branch in alpha to the requested load, then in d."""
+    from .capacity import capacity
+    n = len(d)
+    rs, m_y = dense_model(model, options=options)
+    fail = [None] * n
+    a = controls["alpha"]
+    a_c = capacity(rs, {}).alpha_c
+    a_s = min(a, DENSE_YSTAR_SAFE_FRACTION * a_c)
+    y_s, p_s = DENSE_YSTAR_START["y"], 1 - 2 * DENSE_YSTAR_START["d"]
+    refsad = {"kind": "dense", "y": DENSE_YSTAR, "start_controls": {"alpha": a_s, "p": p_s}}
+    x0 = _committee_dense_start(m_y, {"alpha": a_s, "y": y_s}, p_s)
+    xf = None if x0 is None else _ystar_from(m_y, m_free, {"alpha": a_s, "p": p_s}, x0, y_s)
+    if xf is not None and a_s < a:
+        xf = _homotopy(m_free, {"alpha": a_s, "p": p_s}, {"alpha": a, "p": p_s}, xf,
+                       C.DENSE_HOMOTOPY_STEPS)
+    if xf is None:
+        return result(["start_failed"] * n, fail, fail, fail, refsad, 0.5,
+                      f"no y* saddle (Sigma = 0) reached at d = {DENSE_YSTAR_START['d']} from "
+                      f"alpha = {a_s:.4g} to {a:.4g}")
+    refsad["start_distance"] = DENSE_YSTAR_START["d"]
+    status, S, res, xs, ext, spin, msg = _march_both(m_free, {"alpha": a}, p_s, xf, p_req,
+                                                     _dense_point)
     return result(status, S, res, xs, refsad, 0.5, msg, spinodal=spin, ext=ext)
 
 

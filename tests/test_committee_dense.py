@@ -190,7 +190,6 @@ def test_finite_K_raises_naming_K(spec, controls, param):
 @pytest.mark.parametrize("spec,controls,param", [
     ("loss=ce:2", {"alpha": 0.5, "beta_ref": float("inf")}, "beta_ref"),
     ("loss=hinge:0", {"alpha": 0.5}, "beta_ref"),
-    ("dense:y=*", {"alpha": 0.5}, "reference"),
     ("dense:y=0.5", {"alpha": 0.5}, "reference"),
 ])
 def test_unavailable_committee_references_raise(spec, controls, param):
@@ -286,3 +285,26 @@ def test_loss_energetic_term_against_nested_quad(act):
     ours = float(compile_expression(fe.term("energetic").expr, syms)(*[vals[s.name] for s in syms]))
     ref = _nested_quad_loss_energetic(act, 0.6, 0.3, 0.4, 0.5, 3.0, 2.0)
     assert abs(ours - ref) < 1e-8
+
+
+@pytest.mark.slow
+def test_ystar_curve_sits_where_the_external_entropy_vanishes():
+    """dense:y=* for the K → ∞ sign committee (α = 0.5, d = 0.03, where Σ(y = 20) < 0):
+    Σ(y*) = 0, and the fixed-y functional (a different compiled model) at y = y* gives
+    the same S_I and Σ = 0 (both at the solver tolerance: 1e-9), with Σ changing sign
+    across y* (Σ decreases with y). Measured y* = 12.12, S_I = 0.094962."""
+    c = local_entropy(MODEL, {"alpha": 0.5}, reference="dense:y=*", distances=[0.03],
+                      options=WIDE["sign"])
+    assert c.success, c.message
+    ys = c.variables["y"][0]
+    assert 1 < ys < 20 and abs(c.external_entropy[0]) < 1e-9
+    assert abs(ys - 12.12) < 0.01 and abs(c.local_entropy[0] - 0.094962) < 1e-6
+    for y, sign in ((ys, 0), (0.9 * ys, 1), (1.1 * ys, -1)):
+        f = local_entropy(MODEL, {"alpha": 0.5}, reference=f"dense:y={y!r}", distances=[0.03],
+                          options=WIDE["sign"])
+        assert f.success, f.message
+        if sign == 0:
+            assert abs(f.local_entropy[0] - c.local_entropy[0]) < 1e-9
+            assert abs(f.external_entropy[0]) < 1e-9
+        else:
+            assert sign * f.external_entropy[0] > 1e-4
