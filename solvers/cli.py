@@ -448,7 +448,8 @@ def build_parser():
                     help="typical | margin=K | dense:y=Y | loss=ce:GAMMA or loss=hinge:K "
                          "(with --set beta_ref=B, the inverse temperature of the loss's Gibbs "
                          "measure; --set beta_ref=inf: its minimisers, the zero-temperature limit); "
-                         "K = inf tree committees: typical, dense:y=Y, loss=... with a finite beta_ref")
+                         "K = inf tree committees: typical, dense:y=Y, dense:y=*, loss=... with a finite "
+                         "beta_ref")
     le.add_argument("--distances", required=True, metavar="START:STOP:NUM")
     le.add_argument("--json", action="store_true")
     le.set_defaults(func=cmd_local_entropy)
