@@ -816,14 +816,18 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
         minimisers (zero-temperature limit, :mod:`replica.minimisers`).
     reference : str
         ``"typical"``, ``"margin=K"``, ``"dense:y=Y"``, ``"dense:y=*"`` or ``"loss=NAME:PARAM"``;
-        committees: ``"typical"`` (and ``"margin=K"`` for the ``-margin`` families).
+        committees: ``"typical"`` (and ``"margin=K"`` for the ``-margin`` families);
+        at K = inf the margin-0 families also take ``"dense:y=Y"``, ``"dense:y=*"`` and
+        ``"loss=NAME:PARAM"`` with a finite ``beta_ref``.
     distances : sequence of float
         Distances d = (1-p)/2 in (0, 1/2).
     options : dict, optional
         Family options as for :func:`replica.catalogue.get_model`, e.g.
         ``{"K": "inf", "activation": "relu"}``. The tree committee has a Franz–Parisi
-        ansatz at K = inf only (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
-        PRL 123, 170602 (2019)); finite K raises ParameterError naming ``K``.
+        ansatz at K = inf (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
+        PRL 123, 170602 (2019)) and at finite odd K with sign units
+        (:mod:`replica.committee_fp`, a quasi-Monte Carlo estimate); finite-K ReLU
+        units raise ParameterError naming ``K``.
 
     Returns
     -------
