@@ -824,10 +824,8 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     options : dict, optional
         Family options as for :func:`replica.catalogue.get_model`, e.g.
         ``{"K": "inf", "activation": "relu"}``. The tree committee has a Franz–Parisi
-        ansatz at K = inf (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
-        PRL 123, 170602 (2019)) and at finite odd K with sign units
-        (:mod:`replica.committee_fp`, a quasi-Monte Carlo estimate); finite-K ReLU
-        units raise ParameterError naming ``K``.
+        ansatz at K = inf only (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
+        PRL 123, 170602 (2019)); finite K raises ParameterError naming ``K``.
 
     Returns
     -------
