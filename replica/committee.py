@@ -365,7 +365,17 @@ class SignCommitteeReplicon(sp.Function):
     Q = (2/π) arcsin q): the sum is the K → ∞ channel's
     :math:`Q'^2\mathbb{E}(\partial^2\ln Z)^2 + Q''\mathbb{E}(\partial\ln Z)^2`
     (:meth:`WideCommitteeChannel.rs_gamma_out`). Numerically (tests/test_committee.py)
-    γ_out(K) − γ_out(∞) falls like 1/K.
+    γ_out(K) − γ_out(∞) falls like 1/K (K(γ_K − γ_∞) = 2.39, 1.84, 1.61, 1.66 at
+    q = 0.5 for K = 3, 9, 21, 99).
+
+    **AT line, spherical weights** (λ = 0 on the RS branch): α_AT = 1.7298 (q = 0.6003)
+    at K = 3, 2.0822 (5), 2.3189 (7), 2.4714 (9), 2.7720 (21), 2.8764 (41), rising like
+    2.9878 − 4.6/K to the K → ∞ value 2.9878 (q = 0.6303): finite at large K and far
+    below the RS capacities (4.03 at K = 3, ∝ √K), as BHS 1992 state in their abstract
+    ("instability ... at a value of alpha which remains finite in the large-K limit";
+    RSB "far below the capacity limit" at K = 3; no number there to compare with).
+    Binary weights: at the RS entropy-zero capacity of K = 3 (α = 0.9206, q = 0.384)
+    λ = 0.523 > 0 (AT-stable, as the perceptron's 0.456 and K → ∞'s 0.737).
 
     **q → 1** (spherical weights, γ_in = (1 − q)²): ln 𝒵 ≃ −C(ω)/(2(1−q)) with C the
     min-cost of :class:`SignCommitteeMinCost`, whose gradient jumps where the two

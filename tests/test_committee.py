@@ -752,3 +752,40 @@ def test_spherical_k3_capacity_replicon_diverges():
     lam = r.check["replicon"][0] * r.check["one_minus_q"][0]
     assert abs(lam / (-2 * r.alpha_c * J) - 1) < 0.3
     assert all(v < 0 for v in r.check["replicon"])
+
+
+@pytest.mark.slow
+def test_spherical_at_line_approaches_wide_limit():
+    """α_AT(K) of the spherical sign committee (λ = 0 on the RS branch, α(q) =
+    −q/(2(1−q)²F'(q)), F' from the sign_logz node) rises towards the K = inf value
+    2.98782 (q = 0.6303; recomputed here from wide_gamma_out and the closed K = inf
+    energetic term) like 1/K: measured 1.7298, 2.0822, 2.4714, 2.7720 for K = 3, 5, 9,
+    21 (2.3189 at K = 7, 2.8764 at K = 41), i.e. K(α_∞ − α_K) = 3.77, 4.53, 4.65, 4.53.
+    Tolerance: K(α_∞ − α_K) in [3.5, 5.0] (a missing Q'' or Q'² piece in the limit
+    moves α_∞ by O(1)); the QMC error of α_AT is ~1e-3."""
+    from scipy.optimize import brentq
+    t, w = _grid(150)
+
+    def wide_F(q):
+        Q = 2 / math.pi * math.asin(q)
+        return float(np.sum(w * log_ndtr(math.sqrt(Q) * t / math.sqrt(1 - Q))))
+
+    def lam(q, K):
+        if K == "inf":
+            F1 = (wide_F(q + 1e-5) - wide_F(q - 1e-5)) / 2e-5
+            g = sum(wide_gamma_out(q))
+        else:
+            F1, g = float(cm.sign_logz(q, K, 1)), float(cm.sign_replicon(q, K))
+        a = -q / (2 * (1 - q)**2 * F1)
+        return 1 - a * (1 - q)**2 * g, a
+
+    def alpha_at(K):
+        return lam(brentq(lambda q: lam(q, K)[0], 0.3, 0.95, xtol=1e-8), K)[1]
+
+    a_inf = alpha_at("inf")
+    assert abs(a_inf - 2.98782) < 1e-4
+    prev = 0.0
+    for K in (3, 5, 9, 21):
+        a = alpha_at(K)
+        assert prev < a < a_inf and 3.5 < K * (a_inf - a) < 5.0
+        prev = a
