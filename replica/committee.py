@@ -76,8 +76,9 @@ Franz–Parisi (local entropy) at K → ∞: :class:`WideCommitteeChannel` provi
 output-overlap map ``output_overlap`` = Q and the margin-0 reference measure
 ``posterior``, so :func:`replica.franz_parisi.franz_parisi` builds the committee's FP
 free entropy with every output overlap mapped (q̃, q_1, t, p → Q(·)) and the bare
-overlaps in the entropic term (derivation in that module's docstring). Finite K has no
-FP ansatz here (the K-field average at the FP overlap structure is not implemented).
+overlaps in the entropic term (derivation in that module's docstring). Finite K, sign
+units: :meth:`TreeCommitteeChannel.fp_energetic` gives the K-field FP average
+(:mod:`replica.committee_fp`); finite-K ReLU units have no FP ansatz here.
 
 Finite K ≥ 3, sign units: the replicon's channel factor is the opaque node
 :class:`SignCommitteeReplicon` (derivation in its docstring),
@@ -441,6 +442,31 @@ class TreeCommitteeChannel(Channel):
             return LogH(-omega / sp.sqrt(V))
         raise NotImplementedError("the finite-K committee has no one-field partition function; "
                                   "use rs_energetic")
+
+    def fp_energetic(self, q_ref, p, t, q1, alpha, reference):
+        """Franz–Parisi energetic term around typical references (the hook of
+        :func:`replica.franz_parisi.franz_parisi`): :mod:`replica.committee_fp` for sign
+        units at K ≥ 3; None for K = 1 (the perceptron's formula, with :meth:`posterior`).
+        ReLU units at finite K and other references raise ValueError naming them."""
+        if self.K == 1:
+            return None
+        if self.activation != "sign":
+            raise ValueError(f"K: the Franz–Parisi term of the finite-K committee is derived for "
+                             f"sign units only; ReLU units need K = inf, got K = {self.K}")
+        if reference is not self and not (isinstance(reference, TreeCommitteeChannel)
+                                          and (reference.K, reference.activation) == (self.K, "sign")):
+            raise ValueError(f"reference: the finite-K committee's Franz–Parisi term needs the "
+                             f"same committee as reference (typical solutions), got {reference.name!r}")
+        from .committee_fp import sign_committee_fp_energetic
+        return sign_committee_fp_energetic(self.K, q_ref, p, t, q1, alpha)
+
+    def posterior(self, f, x, omega, V):
+        """K = 1: the margin-0 reference measure x > −ω/√V (the perceptron's), so the
+        Franz–Parisi ansatz takes the perceptron path."""
+        if self.K != 1:
+            raise NotImplementedError("finite-K committee: use fp_energetic")
+        x0 = -omega / sp.sqrt(V)
+        return GaussianAverage(f, x, x0, sp.oo) / H(x0)
 
     def rs_energetic(self, q, z):
         """α-free RS energetic term."""

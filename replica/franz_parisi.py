@@ -54,8 +54,11 @@ counts weights, and keeps the bare p, q_1, t. Q(q) is the kernel formula on all 
 [−1, 1]: odd for sign, not odd for ReLU (Q(−1) = −1/(π−1)); t < 0 only occurs far from
 the reference (p < 0), where the formula applies unchanged. The mapped overlap matrix
 is a valid covariance (Schur: Q has non-negative Taylor coefficients), so the residual
-variance under the square root stays ≥ 0. Finite K is not covered (the outputs are then
-not Gaussian).
+variance under the square root stays ≥ 0. Finite K is not covered by this map (the
+outputs are then not Gaussian): a channel may instead define
+``fp_energetic(q_ref, p, t, q1, alpha, reference)``, which returns the whole energetic
+term (the finite-K sign committee, :mod:`replica.committee_fp`) or None for the
+formula above.
 """
 
 from __future__ import annotations
@@ -234,18 +237,24 @@ def franz_parisi(prior: Prior, channel: Channel, reference: Channel, name: str,
         coupling = q1 * q1h / 2 - ph * p + th * t
         conjugates = (q1h, th, ph)
 
-    # energetic part, on the output overlaps (identity for perceptrons; module docstring)
-    Q = output_overlap_map(channel, reference)
-    oq1, ot, op, oqr = Q(q1), Q(t), Q(p), Q(qr)
-    V = 1 - oq1
-    resid = sp.sqrt(oq1 - ot**2 / oqr - (op - ot)**2 / (1 - oqr))
-    m = ot / sp.sqrt(oqr) * z + (op - ot) / sp.sqrt(1 - oqr) * x + resid * y
-    om, VV = sp.symbols("omega V", real=True)
-    lz = channel.log_partition(om, VV).subs({om: m, VV: V})
-    ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(oqr) * z, 1 - oqr)
-    energetic = alpha * GaussianAverage(ref_avg, z)
-    fast = _collapsed_energetic(channel, ref_avg, x, alpha, z, V,
-                                a=ot / sp.sqrt(oqr), b=(op - ot) / sp.sqrt(1 - oqr), c2=resid**2)
+    # a channel whose output is not one Gaussian field (finite-K committee) builds its
+    # own energetic term (``fp_energetic``: None when it takes the path below)
+    hook = getattr(channel, "fp_energetic", None)
+    energetic = hook(qr, p, t, q1, alpha, reference) if hook is not None else None
+    fast = None
+    if energetic is None:
+        # energetic part, on the output overlaps (identity for perceptrons; module docstring)
+        Q = output_overlap_map(channel, reference)
+        oq1, ot, op, oqr = Q(q1), Q(t), Q(p), Q(qr)
+        V = 1 - oq1
+        resid = sp.sqrt(oq1 - ot**2 / oqr - (op - ot)**2 / (1 - oqr))
+        m = ot / sp.sqrt(oqr) * z + (op - ot) / sp.sqrt(1 - oqr) * x + resid * y
+        om, VV = sp.symbols("omega V", real=True)
+        lz = channel.log_partition(om, VV).subs({om: m, VV: V})
+        ref_avg = reference_average(reference, GaussianAverage(lz, y), x, sp.sqrt(oqr) * z, 1 - oqr)
+        energetic = alpha * GaussianAverage(ref_avg, z)
+        fast = _collapsed_energetic(channel, ref_avg, x, alpha, z, V,
+                                    a=ot / sp.sqrt(oqr), b=(op - ot) / sp.sqrt(1 - oqr), c2=resid**2)
 
     terms = [
         Term("coupling", coupling, _SRC),

@@ -52,6 +52,7 @@ from replica.free_energy import FixedPointUnavailable, FreeEnergy
 from replica.functions import GH, H, LogCosh2, LogH
 
 from . import committee as _committee
+from . import committee_fp as _committee_fp
 from . import constants as C
 from . import prox as _prox
 from . import special
@@ -104,6 +105,9 @@ _NumpyPrinter._print_SignCommitteeLogZ = _print_committee_node
 _NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, %d)" % (
     self._print(e.args[0]), int(e.args[1]), int(e.args[2]))
 _NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d)" % int(e.args[0])
+# finite-K sign committee, Franz–Parisi term (replica.committee_fp) -> solvers.committee_fp
+_NumpyPrinter._print_SignCommitteeFPLogZ = lambda self, e: "_cmfp.sign_fp_logz(%s, %s)" % (
+    ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
 _NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d)" % (
     self._print(e.args[0]), int(e.args[1]))
 
@@ -321,7 +325,8 @@ def _build(exprs, scope, kind):
 
 
 # --------------------------------------------------------------------------- runtime
-_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special, "_cm": _committee, "_px": _prox}
+_NS_NUMPY = {"numpy": np, "scipy": scipy, "_rt": special, "_cm": _committee, "_px": _prox,
+             "_cmfp": _committee_fp}
 _NS_MP = {"mpmath": mpmath, "_mp": special.MP, "_px": _prox}
 
 

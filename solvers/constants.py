@@ -354,3 +354,21 @@ PROX_MAXITER = 200
 #: (6256 at α = 0.4, γ = 5); beyond 1e9 the reference is not isolated in practice.
 LOSS_T0_X_BRACKET = (0.1, 10.0)
 LOSS_T0_X_MAX = 1e9
+#: Franz–Parisi term of the finite-K sign committee (solvers.committee_fp): K ≤ 5 use
+#: COMMITTEE_QMC_POINTS per randomisation (dimension 3K), K = 7, 9 this many (each
+#: point costs 4^{K-1} inner evaluations); its own Sobol seed (the points are
+#: independent of the RS node's, whose estimate enters as a control variate);
+#: elements (points × subsets × K) per vectorised block.
+COMMITTEE_FP_POINTS_LARGE_K = 2**10
+COMMITTEE_FP_QMC_SEED = 20261125
+COMMITTEE_FP_CHUNK = 2**21
+#: Regularity at c → 0 (c² = q1 − t²/q̃ − (p−t)²/(1−q̃), zero at the typical point):
+#: below FP_C_TAYLOR the c²-derivative Ĝ_c/(2c) is replaced by its limit Ĝ_cc/2 (error
+#: O(c²) = 1e-12; the quotient's rounding error ε/c is 1e-10 there); below
+#: FP_C_HESSIAN the c²-entries of the Hessian (rounding ε/c³) are taken at c =
+#: FP_C_HESSIAN (relative error ~c² = 1e-6: Newton steps only).
+FP_C_TAYLOR = 1e-6
+FP_C_HESSIAN = 1e-3
+#: Central-difference step in q̃ for the node's q̃-derivatives (not used by the saddle
+#: solver): truncation ~1e-8 relative, rounding ~1e-12.
+FP_QREF_STEP = 1e-4

@@ -220,10 +220,11 @@ def fp_model(name, options=None):
     """The compiled (RS, Franz–Parisi) models for catalogue RS model ``name``.
 
     ``options``: family options, e.g. ``{"K": "inf", "activation": "relu"}`` for
-    ``binary-tree-committee`` / ``tree-committee``. Committee models: K → ∞ only (the FP
+    ``binary-tree-committee`` / ``tree-committee``. Committee models: K → ∞ (the FP
     energetic term is the perceptron's on the kernel-mapped output overlaps,
-    :mod:`replica.franz_parisi`), and the reference is the committee itself (typical
-    solutions); finite K raises ParameterError naming ``K``.
+    :mod:`replica.franz_parisi`) and finite K with sign units (:mod:`replica.committee_fp`;
+    K = 1 is the perceptron's formula); the reference is the committee itself (typical
+    solutions); finite-K ReLU units raise ParameterError naming ``K``.
     """
     key = (name, tuple(sorted((k, str(v)) for k, v in (options or {}).items())))
     if key not in _FP_CACHE:
@@ -232,13 +233,16 @@ def fp_model(name, options=None):
         ch = meta.get("channel")
         if "committee" in meta:
             from replica.committee import WideCommitteeChannel
-            if not isinstance(ch, WideCommitteeChannel):
+            if not isinstance(ch, WideCommitteeChannel) and ch.activation != "sign":
                 raise ParameterError("K", f"the Franz–Parisi ansatz of the tree committee is "
-                                          f"derived for K = inf only (the output is then Gaussian); "
-                                          f"got K = {meta['committee']['K']}")
-            if ch.kappa is None:
+                                          f"derived for K = inf, and at finite K for sign units "
+                                          f"only; got K = {meta['committee']['K']} with "
+                                          f"{ch.activation} units")
+            if getattr(ch, "kappa", None) is None:
                 fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
                                   f"Franz–Parisi entropy around typical solutions, {rs.name}")
+                if "quadrature_alarm" in meta:  # finite K: a QMC estimate, as the RS node
+                    fe.meta["quadrature_alarm"] = meta["quadrature_alarm"]
             else:  # a -margin family: references of margin kappa_ref, as for perceptrons
                 fe = franz_parisi(meta["prior"], ch, WideCommitteeChannel(ch.activation, "kappa_ref"),
                                   f"{rs.name}/franz-parisi",
@@ -824,8 +828,10 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
     options : dict, optional
         Family options as for :func:`replica.catalogue.get_model`, e.g.
         ``{"K": "inf", "activation": "relu"}``. The tree committee has a Franz–Parisi
-        ansatz at K = inf only (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
-        PRL 123, 170602 (2019)); finite K raises ParameterError naming ``K``.
+        ansatz at K = inf (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
+        PRL 123, 170602 (2019)) and at finite odd K with sign units
+        (:mod:`replica.committee_fp`, a quasi-Monte Carlo estimate); finite-K ReLU
+        units raise ParameterError naming ``K``.
 
     Returns
     -------
@@ -976,7 +982,8 @@ def _committee_families():
 
 
 def _committee_curve(model, options, controls, reference, distances, t0):
-    """Typical-reference FP curve of a K → ∞ tree committee (see :func:`local_entropy`).
+    """Typical-reference FP curve of a tree committee, K → ∞ or finite K with sign units
+    (see :func:`local_entropy`).
 
     Same algorithm as the perceptron's typical curve: the RS saddle (q̃, q̂̃) of the
     committee, the exact starting point p = q1 = t = q̃, q̂1 = t̂ = p̂ = q̂̃ (stationary

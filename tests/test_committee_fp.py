@@ -179,10 +179,10 @@ def test_relu_typical_solutions_are_isolated_too():
 
 
 def test_bad_committee_inputs():
-    """Clear errors naming the parameter: finite K, non-typical references, a kappa
+    """Clear errors naming the parameter: finite-K ReLU units, non-typical references, a kappa
     control, a family without its options."""
     cases = [
-        (dict(options={"K": 3, "activation": "sign"}), "typical", {"alpha": 0.5}, "K"),
+        (dict(options={"K": 4, "activation": "relu"}), "typical", {"alpha": 0.5}, "K"),
         (dict(options=WIDE["relu"]), "margin=0.3", {"alpha": 0.5}, "reference"),
         (dict(options=WIDE["relu"]), "dense:y=10", {"alpha": 0.5}, "reference"),
         (dict(options=WIDE["sign"]), "typical", {"alpha": 0.5, "kappa": 0.0}, "kappa"),
@@ -232,7 +232,7 @@ def test_cli_committee_local_entropy_json():
     assert d["model"] == "binary-tree-committee[K=inf,activation=relu]"
     assert abs(d["local_entropy"][0] - 0.080934) < 1e-6
     bad = subprocess.run([sys.executable, "-m", "solvers.cli", "local-entropy", "binary-tree-committee",
-                          "--set", "K=3", "--set", "activation=sign", "--set", "alpha=0.5",
+                          "--set", "K=4", "--set", "activation=relu", "--set", "alpha=0.5",
                           "--reference", "typical", "--distances", "0.05:0.3:3"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "K = inf" in bad.stderr

@@ -1,0 +1,115 @@
+r"""Franz–Parisi energetic term of the finite-K sign tree committee (K odd ≥ 3), around
+typical references (the committee's own equilibrium solutions, output margin 0).
+
+Derived here (the replica structure is the one of :mod:`replica.franz_parisi`, Franz &
+Parisi, J. Phys. I 5, 1401 (1995); the committee architecture is Barkai, Hansel &
+Sompolinsky, PRA 45, 4146 (1992), "BHS 1992", see :mod:`replica.committee`). In the
+tree committee the hidden fields of branch l over all replicas a (references and
+constrained ones) are jointly Gaussian with covariance the overlap matrix of that
+branch, independently across branches, and RS puts the same overlaps on every branch.
+So, per branch l, with the Franz–Parisi overlaps (q̃ between references, p between a
+constrained replica and its reference, t with another reference, q1 between two
+constrained replicas around the same reference), the fields are
+
+.. math::
+   \tilde\lambda_l = \sqrt{\tilde q}\,z_l + \sqrt{1-\tilde q}\,x_l,\qquad
+   \lambda_l = m_l + \sqrt{1-q_1}\,\eta_l,\qquad
+   m_l = a z_l + b x_l + c y_l,
+
+:math:`a = t/\sqrt{\tilde q}`, :math:`b = (p-t)/\sqrt{1-\tilde q}`,
+:math:`c = \sqrt{q_1 - t^2/\tilde q - (p-t)^2/(1-\tilde q)}` (z_l shared by all
+replicas, x_l by a reference and its constrained replicas, y_l by the constrained
+replicas, η_l private; check: Var λ = 1, Cov(λ, λ̃) = p, Cov(λ, λ') = q1, and t
+with another reference). The perceptron's channel average becomes, per pattern,
+
+.. math::
+   G_K(\tilde q, p, t, q_1) = \mathbb{E}_z\,\frac{1}{\tilde Z(z)}\,
+      \mathbb{E}_x\Big[\mathbf 1\{\#\{l:\tilde\lambda_l>0\}\ge m\}\;
+      \mathbb{E}_y\ln P_\eta\big(\#\{l:\lambda_l>0\}\ge m\big)\Big],\quad
+   \tilde Z(z) = P_x\big(\#\{l:\tilde\lambda_l>0\}\ge m\big),
+
+m = (K+1)/2: the reference is a solution (its majority is positive; the 1/Z̃ is the
+reference's own normalisation, quenched over z as in the perceptron formula), and
+the constrained replica's log-partition function is the log-probability that its
+majority is positive given its cavity means m_l. The free entropy is
+
+.. math:: \Phi_{FP} = [\text{coupling} + \text{entropic}]_{\text{perceptron}} + \alpha\,G_K,
+
+with the entropic part per weight the perceptron's (every branch has N/K weights and
+the same overlaps; BHS 1992 eq. (2.9) for RS). K = 1 is the perceptron's formula at
+κ = 0 (then :meth:`replica.committee.TreeCommitteeChannel.fp_energetic` returns None
+and :func:`replica.franz_parisi.franz_parisi` takes the perceptron path).
+
+Exact checks (tests/test_committee_fp_finite.py): at the typical point p = t = q1 = q̃
+(b = c = 0, so m_l = √q̃ z_l) the weights sum to one and G_K = E_z ln Z_K(q̃; z), the
+RS energetic term, and the point is stationary (the overlap matrix has the RS
+structure); at α = 0 the FP entropy is the log-volume at fixed overlap.
+
+The average is the opaque node :class:`SignCommitteeFPLogZ`, evaluated by
+:mod:`solvers.committee_fp` (quasi-Monte Carlo with the reference's sign patterns
+summed exactly; derivatives of one fixed estimator). Finite-K ReLU units have no FP
+term here: :func:`replica.franz_parisi.franz_parisi` with a ReLU
+:class:`~replica.committee.TreeCommitteeChannel` raises (the local-entropy front end
+raises a ParameterError naming K).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+__all__ = ["SignCommitteeFPLogZ", "sign_committee_fp_energetic"]
+
+_SRC = ("Franz & Parisi, J. Phys. I 5, 1401 (1995); Barkai, Hansel & Sompolinsky, PRA 45, "
+        "4146 (1992); finite-K committee FP term derived in replica.committee_fp")
+
+
+class SignCommitteeFPLogZ(sp.Function):
+    r"""Derivative of order (i, j, k, l) in (q̃, p, t, q1) of :math:`G_K(\tilde q, p, t,
+    q_1)` (module docstring), the finite-K sign committee's Franz–Parisi energetic
+    average around typical references.
+
+    Arguments ``(q_ref, p, t, q1, K, i, j, k, l)``: four overlaps, then K (odd ≥ 3) and
+    the derivative orders (non-negative integers). ``fdiff`` with respect to the n-th
+    overlap raises the n-th order, so the saddle-point equations and the Hessian are
+    derived by the ordinary symbolic machinery; :mod:`solvers.codegen` prints the node
+    as a call of :func:`solvers.committee_fp.sign_fp_logz` (total order ≤ 2).
+
+    >>> import sympy as sp
+    >>> qr, p, t, q1 = sp.symbols("q_ref p t q1")
+    >>> e = SignCommitteeFPLogZ(qr, p, t, q1, 3, 0, 0, 0, 0)
+    >>> sp.diff(e, q1, t)
+    SignCommitteeFPLogZ(q_ref, p, t, q1, 3, 0, 0, 1, 1)
+    """
+
+    nargs = 9
+    is_real = True
+
+    @classmethod
+    def eval(cls, qr, p, t, q1, K, i, j, k, l):
+        for name, v in (("K", K), ("i", i), ("j", j), ("k", k), ("l", l)):
+            if not (v.is_Integer and v >= 0):
+                raise ValueError(f"SignCommitteeFPLogZ: {name} must be a non-negative integer, got {v}")
+        if K < 3 or K % 2 == 0:
+            raise ValueError(f"SignCommitteeFPLogZ: K must be odd and ≥ 3 (K = 1 is the perceptron), got {K}")
+        return None
+
+    def fdiff(self, argindex=1):
+        if not 1 <= argindex <= 4:
+            raise sp.ArgumentIndexError(self, argindex)
+        args = list(self.args)
+        args[4 + argindex] += 1
+        return SignCommitteeFPLogZ(*args)
+
+    def _latex(self, printer, exp=None):
+        qr, p, t, q1, K, i, j, k, l = self.args
+        body = r"G_{%s}(%s)" % (printer._print(K), ", ".join(printer._print(a) for a in (qr, p, t, q1)))
+        orders = [(a, n) for a, n in zip((qr, p, t, q1), (i, j, k, l)) if n]
+        if orders:
+            body = "".join(r"\partial_{%s}^{%s}" % (printer._print(a), n) for a, n in orders) + body
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def sign_committee_fp_energetic(K, q_ref, p, t, q1, alpha):
+    """α·G_K as a SymPy expression (the energetic term of the finite-K sign committee's
+    Franz–Parisi free entropy; module docstring)."""
+    return alpha * SignCommitteeFPLogZ(q_ref, p, t, q1, K, 0, 0, 0, 0)

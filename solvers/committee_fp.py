@@ -1,0 +1,339 @@
+r"""Numerical routine behind :class:`replica.committee_fp.SignCommitteeFPLogZ`: the
+Franz–Parisi energetic term of the finite-K sign tree committee (derivation in
+:mod:`replica.committee_fp`).
+
+:func:`sign_fp_logz` evaluates derivatives (multi-index over q̃, p, t, q1) of
+
+.. math::
+   G_K(\tilde q, p, t, q_1) = \mathbb{E}_z\,\mathbb{E}_{x\mid\mathrm{ref}}\,\mathbb{E}_y
+      \ln P_\eta\big(\#\{l: u_l + \eta_l > 0\}\ge m\big),\quad
+      u_l = s\,(a z_l + b x_l + c y_l),
+
+:math:`a = t/\sqrt{\tilde q}`, :math:`b = (p-t)/\sqrt{1-\tilde q}`,
+:math:`c^2 = q_1 - a^2 - b^2`, :math:`s = (1-q_1)^{-1/2}`, m = (K+1)/2, z, x, y ∈ R^K
+(one component per branch), x | z the K independent reference fields restricted to a
+positive reference majority.
+
+Estimator (one fixed set of points, so the value and its derivatives are those of one
+smooth function of (p, t, q1) at fixed q̃):
+
+* **points**: scrambled Sobol in dimension 3K (``COMMITTEE_QMC_POINTS`` per
+  randomisation × ``COMMITTEE_QMC_RANDOMIZATIONS``; K = 7, 9 use
+  ``COMMITTEE_FP_POINTS_LARGE_K``): z and y by the inverse normal CDF, and a uniform
+  v per branch for x; every y is used with −y too (antithetic pairs: the estimate is
+  then even in c, a smooth function of c², see the chain rule below).
+* **reference measure, summed exactly over sign patterns**: given z, unit l of the
+  reference is positive with :math:`\tilde p_l = \Phi(\tilde a z_l)`,
+  :math:`\tilde a = \sqrt{\tilde q/(1-\tilde q)}`. The measure of x given z is the sum
+  over the :math:`2^{K-1}` patterns σ with a majority of positive units of the weight
+  :math:`\prod_l \tilde p_l^{\sigma_l}(1-\tilde p_l)^{1-\sigma_l}/\tilde Z(z)` (normalised
+  by the same sum, :math:`\tilde Z = P(\text{reference majority} \mid z)`) times the
+  product of normals truncated to the side σ_l of the threshold :math:`-\tilde a z_l`;
+  x_l is the truncated normal's inverse CDF at v_l, written on the tail that keeps
+  its digits. No indicator is sampled, so the integrand is smooth in the uniforms.
+* **inner probability, by enumeration in logs**: the constrained units are positive
+  independently with :math:`\pi_l = \Phi(u_l)`; ln P is the log-sum-exp over the
+  :math:`2^{K-1}` majority subsets S of :math:`\sum_{l\in S}\ln\Phi(u_l) +
+  \sum_{l\notin S}\ln\Phi(-u_l)` (positive terms only: no cancellation, no underflow
+  as q1 → 1). With :math:`w_S` the posterior of S given a majority,
+  :math:`\hat\pi_l = \sum_S w_S S_l`, :math:`r^\pm_l = \varphi(u_l)/\Phi(\pm u_l)`,
+  :math:`\rho_l = r^+_l + r^-_l`, the derivatives are conditional moments of bounded
+  quantities: :math:`g_l = \partial_{u_l}\ln P = -r^-_l + \hat\pi_l\rho_l`,
+  :math:`\partial^2_{u_lu_k}\ln P = \rho_l\rho_k\,\mathrm{Cov}_w(S_l, S_k) + \delta_{lk}
+  [u r^- - (r^-)^2 + \hat\pi_l(-u r^+ - (r^+)^2 - u r^- + (r^-)^2)]_l`
+  (the same quantities the Poisson-binomial recursion of :mod:`solvers.committee`
+  carries; for K ≤ 9 the 2^{K−1} subsets are cheaper to enumerate than to recurse
+  over, vectorised).
+* **derivatives, exact**: per sample, u is bilinear in (a, b, c) and s; the gradient
+  and Hessian of ln P in ψ = (a, b, c, s) follow from g and ∂²ln P, then the chain
+  rule to (a, b, c², s) and to (p, t, q1). Because the antithetic estimate Ĝ is even in
+  c, :math:`\partial_{c^2}Ĝ = Ĝ_c/(2c)`, :math:`\partial^2_{c^2}Ĝ = (Ĝ_{cc} -
+  Ĝ_c/c)/(4c^2)`, :math:`\partial_{c^2}\partial_jĜ = Ĝ_{cj}/(2c)` are regular at c = 0
+  (the typical point p = t = q1 = q̃, and the α = 0 saddle, have c = 0 exactly).
+  Below ``FP_C_TAYLOR`` the first is replaced by its limit Ĝ_cc/2 (error O(c²)); below
+  ``FP_C_HESSIAN`` the three c²-entries of the Hessian, whose rounding error grows like
+  ε/c³, are taken from the same estimator at c = ``FP_C_HESSIAN`` (relative error
+  ~c², only the Newton steps use them). Derivatives in q̃ (not used by the saddle
+  solver, whose variables are q1, t and the conjugates) are central differences of the
+  exact (p, t, q1)-jet in q̃ (step ``FP_QREF_STEP``; the points are fixed, so the
+  estimator is smooth in q̃).
+
+Control variate. At the typical point the estimate is :math:`\mathbb{E}_z\ln\mathcal
+Z_K(\tilde q; z)`, the RS energetic term; its error is common to the whole curve,
+which does not need it: the node returns :math:`Ĝ(p,t,q_1) - Ĝ(\theta_0) + F_K(\tilde
+q)` with θ0 = (q̃, q̃, q̃) and F_K the RS node's estimate
+(:func:`solvers.committee.sign_logz`: K−1-dimensional QMC, exact last unit, control
+variate; error 2e-5..6e-5). The difference Ĝ(θ) − Ĝ(θ0) uses the same points, so its
+error is small near the typical point and grows with the distance; Φ_FP at the typical
+point then equals the RS entropy to rounding. The derivatives are Ĝ's (the added
+terms are constant in p, t, q1). :func:`sign_fp_logz_stderr` reports the spread of
+Ĝ(θ) − Ĝ(θ0) over the randomisations (added in quadrature to the RS node's).
+
+Accuracy and cost: see tests/test_committee_fp_finite.py and the module constants
+(measured values there).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import threading
+
+import numpy as np
+from scipy.special import log_ndtr, ndtri
+from scipy.stats import qmc
+
+from . import committee as _committee
+from . import constants as C
+
+__all__ = ["sign_fp_logz", "sign_fp_logz_stderr", "sign_fp_jet", "MAX_K"]
+
+#: Largest K evaluated: the cost grows like 4^K per point (2^{K-1} reference patterns
+#: × 2^{K-1} inner subsets; timings in the module docstring).
+MAX_K = 9
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_CACHE = {}
+_LOCK = threading.Lock()
+
+
+def _n_points(K):
+    base = C.COMMITTEE_QMC_POINTS if K <= 5 else C.COMMITTEE_FP_POINTS_LARGE_K
+    return base * getattr(_committee._STATE, "scale", 1)
+
+
+@functools.lru_cache(maxsize=8)
+def _points(K, n, R):
+    """(z, v, y) of shape (R, n, K) each: scrambled Sobol in dimension 3K."""
+    z, v, y = (np.empty((R, n, K)) for _ in range(3))
+    for r in range(R):
+        u = qmc.Sobol(d=3 * K, scramble=True, seed=C.COMMITTEE_FP_QMC_SEED + r).random(n)
+        u = np.clip(u, 2.0**-60, 1 - 2.0**-53)
+        z[r], v[r], y[r] = ndtri(u[:, :K]), u[:, K:2 * K], ndtri(u[:, 2 * K:])
+    for a in (z, v, y):
+        a.setflags(write=False)
+    return z, v, y
+
+
+@functools.lru_cache(maxsize=8)
+def _majority_subsets(K):
+    """0/1 matrix (2^{K-1}, K) of the subsets with at least (K+1)/2 members."""
+    S = np.array([s for s in itertools.product((0, 1), repeat=K) if sum(s) >= (K + 1) // 2],
+                 dtype=float)
+    S.setflags(write=False)
+    return S
+
+
+def _ratio(u):
+    """φ(u)/Φ(u), stable for all u."""
+    return np.exp(-0.5 * u * u - _LOG_SQRT_2PI - log_ndtr(u))
+
+
+def _truncated_normal(v, lp, lq, positive):
+    """Inverse CDF at v of N(0,1) restricted to x > x0 (``positive``) or x < x0, where
+    ln P(x > x0) = lp and ln P(x < x0) = lq; evaluated on the tail that keeps digits."""
+    if positive:   # x = -Φ^{-1}(v P(x>x0)) = Φ^{-1}((1-v) + v P(x<x0))
+        w = v * np.exp(lp)
+        other = (1 - v) + v * np.exp(lq)
+        return np.where(w < 0.5, -ndtri(np.maximum(w, 1e-300)), ndtri(np.minimum(other, 1.0)))
+    w = v * np.exp(lq)
+    other = (1 - v) + v * np.exp(lp)
+    return np.where(w < 0.5, ndtri(np.maximum(w, 1e-300)), -ndtri(np.minimum(other, 1.0)))
+
+
+def _inner(u, S):
+    """ln P(majority | u), its gradient g (N, K) and Hessian (N, K, K) in u."""
+    lp, lq = log_ndtr(u), log_ndtr(-u)
+    L = lp @ S.T + lq @ (1 - S).T                       # (N, nS)
+    Lmax = L.max(axis=1, keepdims=True)
+    e = np.exp(L - Lmax)
+    tot = e.sum(axis=1, keepdims=True)
+    lnP = Lmax[:, 0] + np.log(tot[:, 0])
+    w = e / tot
+    pi = w @ S                                           # (N, K)
+    rp, rm = _ratio(u), _ratio(-u)
+    rho = rp + rm
+    g = -rm + pi * rho
+    dev = (S[None, :, :] - pi[:, None, :]) * rho[:, None, :]     # (N, nS, K)
+    H = np.matmul((dev * w[:, :, None]).transpose(0, 2, 1), dev)  # ρ_l ρ_k Cov_w(S_l, S_k)
+    diag = (u * rm - rm * rm) + pi * ((-u * rp - rp * rp) - (u * rm - rm * rm))
+    idx = np.arange(u.shape[1])
+    H[:, idx, idx] += diag
+    return lnP, g, H
+
+
+def _block(z, v, y, qr, a, b, c, s, K):
+    """Weighted sums over the rows of one block of points: (Σ w ℓ, Σ w ∇ψ ℓ, Σ w ∇²ψ ℓ)
+    per row, ψ = (a, b, c, s), summed over reference patterns and the antithetic pair."""
+    M = z.shape[0]
+    S = _majority_subsets(K)
+    at = math.sqrt(qr / (1 - qr))
+    lpt, lqt = log_ndtr(at * z), log_ndtr(-at * z)       # reference unit positive / negative
+    LW = lpt @ S.T + lqt @ (1 - S).T                     # (M, nS) pattern log-weights
+    LW = LW - np.logaddexp.reduce(LW, axis=1, keepdims=True)
+    xpos = _truncated_normal(v, lpt, lqt, True)
+    xneg = _truncated_normal(v, lpt, lqt, False)
+    val = np.zeros(M)
+    grad = np.zeros((M, 4))
+    hess = np.zeros((M, 4, 4))
+    for k, sig in enumerate(S):
+        x = np.where(sig > 0, xpos, xneg)
+        wt = np.exp(LW[:, k])
+        for sgn in (1.0, -1.0):
+            yy = sgn * y
+            mfield = a * z + b * x + c * yy
+            u = s * mfield
+            lnP, g, H = _inner(u, S)
+            J = np.stack([s * z, s * x, s * yy, mfield], axis=2)   # (M, K, 4) = ∂u/∂ψ
+            gr = np.matmul(g[:, None, :], J)[:, 0, :]
+            hs = np.matmul(J.transpose(0, 2, 1), np.matmul(H, J))
+            # ∂²u/∂a∂s = z, ∂²u/∂b∂s = x, ∂²u/∂c∂s = y
+            cross = np.stack([(g * z).sum(1), (g * x).sum(1), (g * yy).sum(1)], axis=1)
+            hs[:, :3, 3] += cross
+            hs[:, 3, :3] += cross
+            val += 0.5 * wt * lnP
+            grad += 0.5 * wt[:, None] * gr
+            hess += 0.5 * wt[:, None, None] * hs
+    return val, grad, hess
+
+
+def _psi_jet(qr, a, b, c, s, K):
+    """Estimates over all points: (mean ℓ, mean ∇ψ, mean ∇²ψ, per-randomisation means of ℓ)."""
+    n = _n_points(K)
+    z, v, y = _points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+    R = z.shape[0]
+    step = max(64, C.COMMITTEE_FP_CHUNK // (2 ** (K - 1) * K))
+    vals = np.empty((R, n))
+    grad = np.zeros(4)
+    hess = np.zeros((4, 4))
+    with np.errstate(all="ignore"):
+        for r in range(R):
+            for i0 in range(0, n, step):
+                sl = slice(i0, i0 + step)
+                vb, gb, hb = _block(z[r, sl], v[r, sl], y[r, sl], qr, a, b, c, s, K)
+                vals[r, sl] = vb
+                grad += gb.sum(axis=0)
+                hess += hb.sum(axis=0)
+    N = R * n
+    return vals.mean(), grad / N, hess / N, vals.mean(axis=1)
+
+
+def _c2_jet(qr, a, b, c2, s, K):
+    """Value, gradient and Hessian of Ĝ in φ = (a, b, c², s), and per-randomisation
+    means of the value (module docstring: the c² entries at small c)."""
+    c = math.sqrt(max(c2, 0.0))
+    v, g, h, means = _psi_jet(qr, a, b, c, s, K)
+    G = np.array([g[0], g[1], 0.0, g[3]])
+    Hm = np.zeros((4, 4))
+    Hm[np.ix_([0, 1, 3], [0, 1, 3])] = h[np.ix_([0, 1, 3], [0, 1, 3])]
+    G[2] = g[2] / (2 * c) if c >= C.FP_C_TAYLOR else 0.5 * h[2, 2]
+    if c >= C.FP_C_HESSIAN:
+        hc, gc, cc = h, g, c
+    else:
+        _, gc, hc, _ = _psi_jet(qr, a, b, C.FP_C_HESSIAN, s, K)
+        cc = C.FP_C_HESSIAN
+    Hm[2, 2] = (hc[2, 2] - gc[2] / cc) / (4 * cc * cc)
+    for j in (0, 1, 3):
+        Hm[2, j] = Hm[j, 2] = hc[2, j] / (2 * cc)
+    return v, G, Hm, means
+
+
+def sign_fp_jet(qr, p, t, q1, K):
+    """(value, gradient, Hessian in (p, t, q1), stderr of the value) of the node's
+    estimate at one point (module docstring: Ĝ(θ) − Ĝ(θ0) + F_K(q̃)); cached. Points
+    outside the domain (q̃, q1 ∉ (0, 1), c² < 0 beyond rounding) give NaN."""
+    K = int(K)
+    key = (float(qr), float(p), float(t), float(q1), K, _n_points(K))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    out = _jet(*key[:5])
+    with _LOCK:
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        _CACHE[key] = out
+    return out
+
+
+def _jet(qr, p, t, q1, K):
+    nan = (np.nan, np.full(3, np.nan), np.full((3, 3), np.nan), np.nan)
+    if not (0.0 < qr < 1.0 and 0.0 < q1 < 1.0 and -1.0 <= p <= 1.0 and abs(t) <= 1.0):
+        return nan
+    ra, rb = 1 / math.sqrt(qr), 1 / math.sqrt(1 - qr)
+    a, b = t * ra, (p - t) * rb
+    c2 = q1 - a * a - b * b
+    if c2 < -C.SQRT_ROUNDING:
+        return nan
+    s = 1 / math.sqrt(1 - q1)
+    v, G, Hm, means = _c2_jet(qr, a, b, max(c2, 0.0), s, K)
+    # chain rule φ = (a, b, c², s) -> θ = (p, t, q1)
+    Jp = np.array([[0.0, ra, 0.0],                     # ∂a/∂(p, t, q1)
+                   [rb, -rb, 0.0],                     # ∂b
+                   [-2 * b * rb, -2 * a * ra + 2 * b * rb, 1.0],   # ∂c²
+                   [0.0, 0.0, 0.5 * s**3]])            # ∂s
+    D2 = np.zeros((4, 3, 3))
+    D2[2] = -2 * np.array([[rb * rb, -rb * rb, 0.0], [-rb * rb, ra * ra + rb * rb, 0.0], [0.0, 0.0, 0.0]])
+    D2[3, 2, 2] = 0.75 * s**5
+    grad = Jp.T @ G
+    hess = Jp.T @ Hm @ Jp + np.einsum("i,ijk->jk", G, D2)
+    # control variate: the same estimator at the typical point θ0, and the RS node
+    v0, means0 = _typical(qr, K, _n_points(K))
+    F = float(_committee.sign_logz(qr, K, 0))
+    R = len(means)
+    err = float(np.std(means - means0, ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+    err = math.hypot(err, _committee.sign_logz_stderr(qr, K))
+    return float(v - v0 + F), grad, hess, err
+
+
+@functools.lru_cache(maxsize=64)
+def _typical(qr, K, n):
+    """Ĝ and its per-randomisation means at the typical point θ0 = (q̃, q̃, q̃) (the
+    control variate; one evaluation per reference q̃)."""
+    v0, _, _, means0 = _psi_jet(qr, math.sqrt(qr), 0.0, 0.0, 1 / math.sqrt(1 - qr), K)
+    return v0, means0
+
+
+def _derivative(qr, p, t, q1, K, i, j, k, l):
+    """One entry of the jet; i > 0: central differences in q̃ (module docstring)."""
+    if i + j + k + l > 2:
+        raise NotImplementedError("derivatives of total order > 2 of the committee FP node")
+    if i == 0:
+        v, g, h, _ = sign_fp_jet(qr, p, t, q1, K)
+        idx = [0] * j + [1] * k + [2] * l
+        if not idx:
+            return v
+        if len(idx) == 1:
+            return g[idx[0]]
+        return h[idx[0], idx[1]]
+    hq = C.FP_QREF_STEP
+    up = _derivative(qr + hq, p, t, q1, K, i - 1, j, k, l)
+    dn = _derivative(qr - hq, p, t, q1, K, i - 1, j, k, l)
+    return (up - dn) / (2 * hq)
+
+
+def sign_fp_logz(qr, p, t, q1, K, i, j, k, l):
+    r"""∂^{i}_{q̃}∂^{j}_p∂^{k}_t∂^{l}_{q_1} of the finite-K sign committee's FP
+    energetic term (module docstring), vectorised (broadcast) over the four
+    overlaps; evaluated once per distinct point. Total order ≤ 2."""
+    K, i, j, k, l = (int(a) for a in (K, i, j, k, l))
+    if K > MAX_K:
+        from .errors import ParameterError
+        raise ParameterError("K", f"the finite-K Franz–Parisi committee term is evaluated for "
+                                  f"K <= {MAX_K} (cost ~4^K per point); use K = inf")
+    arrs = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (qr, p, t, q1)))
+    shape = arrs[0].shape
+    flat = [a.ravel() for a in arrs]
+    out = np.empty(flat[0].shape)
+    seen = {}
+    for n in range(out.size):
+        key = tuple(float(f[n]) for f in flat)
+        if key not in seen:
+            seen[key] = _derivative(*key, K, i, j, k, l)
+        out[n] = seen[key]
+    return out.reshape(shape)
+
+
+def sign_fp_logz_stderr(qr, p, t, q1, K):
+    """Standard error of the node value (module docstring)."""
+    return sign_fp_jet(float(qr), float(p), float(t), float(q1), int(K))[3]
