@@ -395,11 +395,11 @@ class SignCommitteeReplicon(sp.Function):
 
     so the replicon is negative near the RS q → 1 capacity (unlike the perceptron at
     κ = 0, where it tends to 0; for K > 3 the same mechanism, with other weights).
-    Numerically (K = 3, 1 − q = 1e-3, 4× points and nodes) (1−q)³γ_out = 0.1424 ± 0.0014
-    against 2J = 0.1408. The estimator's standard error grows as q → 1 (the ridge is
-    thinner than the last unit's rule and than the QMC spacing: 9% at 1 − q = 1e-3, 20%
-    at 1e-4 with the default points), so there only the sign is reliable; at the AT
-    point of the spherical K = 3 committee (q ≈ 0.60) it is 5e-5 relative.
+    Numerically (K = 3; the last unit's rule is refined around this ridge,
+    :func:`solvers.committee.sign_replicon`) (1−q)³γ_out = 0.14128, 0.140879, 0.140838
+    at 1 − q = 1e-3, 1e-4, 1e-5 against 2J = 0.140836, and the capacity's approach gives
+    (1−q)λ = −0.56582, −0.56677, −0.56687 against −2α_c J = −0.56689. The estimator's
+    standard error (spread of the scramblings) is ≤ 1.2e-4 relative for q ≤ 1 − 1e-5.
 
     Finite-K ReLU committees have no such node (their rs_gamma_out is None).
     """
