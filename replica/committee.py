@@ -385,21 +385,26 @@ class SignCommitteeReplicon(sp.Function):
     :math:`f = \ln\Phi(u) \simeq -u^2/2`, u = ω/σ, whose Hessian has the four entries
     ±π_bπ_c u² (π the two weights): they switch over
     :math:`\Delta(u_b^2 - u_c^2) \sim 1`, a width (1−q)/|z| in z. Integrating
-    :math:`\int ds\,\mathrm{sech}^4(s/2)/16 = 1/6` across it, with the third unit's
-    condition (positive, or negative with smaller |z|: probability Φ(z)) and three pairs
-    at K = 3,
+    :math:`\int ds\,\mathrm{sech}^4(s/2)/16 = 1/6` across it (times 4 entries, times
+    |z|³/(1−q)³ from u⁴, the width and ∂_ω = ∂_u/σ), over the C(K, 2) pairs, the pair at
+    level |z| competing for the last flip when exactly m − 1 of the other K − 2 units
+    are positive or negative with smaller |z| (probability Φ(z) each),
 
-    .. math:: \gamma_{out} \simeq \frac{2J}{(1-q)^3},\quad
-              J = \int_0^\infty \varphi(z)^2 z^3\Phi(z)\,dz = 0.0704181,\qquad
-              \lambda_{AT} \simeq -\frac{2\alpha_c J}{1-q} \to -\infty,
+    .. math:: \gamma_{out} \simeq \frac{c_K}{(1-q)^3},\quad
+              c_K = \tfrac23\binom K2\binom{K-2}{m-1}\int_0^\infty\varphi(z)^2 z^3
+              \Phi(z)^{m-1}(1-\Phi(z))^{K-1-m}dz,\qquad
+              \lambda_{AT} \simeq -\frac{\alpha_c c_K}{1-q} \to -\infty
 
-    so the replicon is negative near the RS q → 1 capacity (unlike the perceptron at
-    κ = 0, where it tends to 0; for K > 3 the same mechanism, with other weights).
-    Numerically (K = 3; the last unit's rule is refined around this ridge,
-    :func:`solvers.committee.sign_replicon`) (1−q)³γ_out = 0.14128, 0.140879, 0.140838
-    at 1 − q = 1e-3, 1e-4, 1e-5 against 2J = 0.140836, and the capacity's approach gives
-    (1−q)λ = −0.56582, −0.56677, −0.56687 against −2α_c J = −0.56689. The estimator's
-    standard error (spread of the scramblings) is ≤ 1.2e-4 relative for q ≤ 1 − 1e-5.
+    (c_3 = 2J, J = ∫_0^∞ φ² z³ Φ dz = 0.0704181; c_5 = 0.126658, c_9 = 0.097465), so the
+    replicon is negative near the RS q → 1 capacity for every K ≥ 3 (unlike the
+    perceptron at κ = 0, where it tends to 0). Numerically (the last unit's rule is
+    refined around this ridge, :func:`solvers.committee.sign_replicon`): K = 3,
+    (1−q)³γ_out = 0.14128, 0.140879, 0.140838 at 1 − q = 1e-3, 1e-4, 1e-5 against
+    c_3 = 0.140836, and the capacity's approach gives (1−q)λ = −0.56582, −0.56677,
+    −0.56687 against −α_c c_3 = −0.56689; at 1 − q = 1e-5, K = 5: 0.12657 ± 0.00011,
+    K = 9: 0.0971 ± 0.0004 against c_5, c_9. The estimator's standard error (spread of
+    the scramblings) is ≤ 1.2e-4 relative at K = 3 for q ≤ 1 − 1e-5 (9e-4 at K = 5,
+    4.5e-3 at K = 9 there).
 
     Finite-K ReLU committees have no such node (their rs_gamma_out is None).
     """
