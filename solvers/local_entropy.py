@@ -1510,12 +1510,14 @@ def _loss_curve_zero_t(rs, ref_rs, m, controls, loss, p_req, result):
 
 # ---------------------------------------------------------- committees: dense and loss
 #: Start of a committee dense curve (K = inf; no perceptron anchor applies): Newton at
-#: the small load ``alpha`` from the alpha = 0 saddle (Ŝ = atanh p, q1 = p²; the
-#: between-block overlap q0 = 0 there, moved to ``q0_fraction`` × p² so that √Q(q0) is
-#: differentiable; q̂1 = δq̂ = ``qhat``, O(alpha)), then a homotopy in alpha at fixed
-#: (y, p) to the requested load. Measured: the Newton solve converges in ~1.5 s (y = 20,
-#: d = 0.05, sign and ReLU), the homotopy to alpha = 0.5 in ~5 s.
-COMMITTEE_DENSE_START = {"alpha": 0.01, "q0_fraction": 0.1, "qhat": 0.01}
+#: the small load ``alpha`` and y0 = min(y, ``y``) from the alpha = 0 saddle (Ŝ = atanh p,
+#: q1 = p²; the between-block overlap q0 = 0 there, moved to ``q0_fraction`` × p² so
+#: that √Q(q0) is differentiable; q̂1 = δq̂ = ``qhat``, O(alpha)), then a homotopy in
+#: alpha at (y0, p) to the requested load, then in 1/y to the requested y. Measured:
+#: the Newton solve converges in ~1.5 s (y = 20, d = 0.05, sign and ReLU), the homotopy
+#: to alpha = 0.5 in ~5 s; straight in alpha at y = 100 the sign start failed (684 s)
+#: and the ReLU one took ~400 s, hence the y0 leg.
+COMMITTEE_DENSE_START = {"alpha": 0.01, "y": 20.0, "q0_fraction": 0.1, "qhat": 0.01}
 
 
 def _committee_reference_curve(model, options, controls, reference, distances, t0):
@@ -1568,14 +1570,17 @@ def _committee_dense_start(m, base, p0):
     overlap p0 (:data:`COMMITTEE_DENSE_START`), or None."""
     st = COMMITTEE_DENSE_START
     y, a = base["y"], base["alpha"]
-    a0 = min(st["alpha"], a)
-    guess = {"q1": p0 * p0, "dq": y * p0 * p0 * (1 - st["q0_fraction"]), "shat": math.atanh(p0),
+    a0, y0 = min(st["alpha"], a), min(st["y"], y)
+    guess = {"q1": p0 * p0, "dq": y0 * p0 * p0 * (1 - st["q0_fraction"]), "shat": math.atanh(p0),
              "q1hat": st["qhat"], "dqhat": st["qhat"]}
-    c0 = {**base, "alpha": a0, "p": p0}
+    c0 = {"alpha": a0, "y": y0, "p": p0}
     x = _solve(m, c0, np.array([guess[v] for v in m.variables]))
-    if x is None or a0 == a:
-        return x
-    return _homotopy(m, c0, {**base, "p": p0}, x, C.DENSE_HOMOTOPY_STEPS)
+    # alpha first (at y0), then 1/y
+    for c_from, c_to in ((c0, {**c0, "alpha": a}), ({**c0, "alpha": a}, {"alpha": a, "y": y, "p": p0})):
+        if x is None or c_from == c_to:
+            continue
+        x = _homotopy(m, c_from, c_to, x, C.DENSE_HOMOTOPY_STEPS)
+    return x
 
 
 def _committee_dense_curve(m, controls, y, d, p_req, result):
