@@ -573,13 +573,20 @@ class WideCommitteeLossChannel(LossChannel):
     and in the Franz–Parisi functional the reference's Gibbs measure is the tilted
     average over the output noise on the mapped overlaps (``posterior``, inherited).
 
-    β = ∞ (the loss minimisers) is not derived for committees: the T = 0 construction of
-    :mod:`replica.minimisers` scales :math:`1-\tilde q = \tilde x/\beta` at the output.
-    For ReLU :math:`1-Q \simeq Q'(1)(1-q)` keeps that scaling (with
-    :math:`\tilde x \to Q'(1)\tilde x` and :math:`\rho \to (Q(p)-Q(t))/(1-Q(\tilde q))`,
-    whose O(1/β) corrections would have to be redone); for sign
-    :math:`1-Q = \tfrac2\pi\arccos q \simeq \tfrac{2\sqrt2}{\pi}\sqrt{1-q}`, so the
-    weights must approach each other like 1/β² and the entropic part scales differently.
+    β = ∞ (the loss minimisers) is not implemented for committees. The T = 0
+    construction of :mod:`replica.minimisers` needs the reference's *output* variance
+    :math:`1-Q(\tilde q)` to be O(1/β) (Laplace: the Moreau envelope) while the bare
+    :math:`1-\tilde q = \tilde x/\beta` balances the entropic part (O(β)) against the
+    energetic one (O(β)). ReLU: :math:`1-Q(1-\epsilon) = Q'(1)\epsilon - \tfrac{2\sqrt2}
+    {3(\pi-1)}\epsilon^{3/2}+\dots`, so the scaling works out (sketch, not implemented):
+    the envelope is taken at :math:`Q'(1)\tilde x`, and in the Franz–Parisi field
+    :math:`(Q(p)-Q(t))/\sqrt{1-Q(\tilde q)}\,x \to (Q'(p)/Q'(1))\,\rho\,v^*(z)` with
+    ρ = (p − t)/(1 − q̃), :math:`Q(t)/\sqrt{Q(\tilde q)} \to Q(p)`, residual variance
+    :math:`Q(q_1)-Q(p)^2`, V = 1 − Q(q_1); the corrections are O(β^{-1/2}) instead of
+    O(1/β). Sign: :math:`1-Q = \tfrac2\pi\arccos q \simeq \tfrac{2\sqrt2}{\pi}
+    \sqrt{1-q}`, so an O(1/β) output variance needs :math:`1-\tilde q \propto 1/\beta^2`,
+    which makes the entropic part O(β²) against O(β) for the energetic part: no balance
+    in that scaling, and the T = 0 limit is not derived. So
     :func:`solvers.local_entropy.local_entropy` raises ParameterError naming
     ``beta_ref`` for committees at β_ref = ∞. No replicon observable (``rs_gamma_out``
     is None).
