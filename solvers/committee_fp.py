@@ -256,17 +256,21 @@ def sign_fp_jet(qr, p, t, q1, K):
     return out
 
 
-def _jet(qr, p, t, q1, K):
-    nan = (np.nan, np.full(3, np.nan), np.full((3, 3), np.nan), np.nan)
+def _raw_jet(qr, p, t, q1, K):
+    """(Ĝ, ∇Ĝ, ∇²Ĝ in (p, t, q1), per-randomisation means of Ĝ), or None outside the
+    domain (q̃, q1 ∉ (0, 1), |p|, |t| > 1, c² < 0 beyond rounding)."""
     if not (0.0 < qr < 1.0 and 0.0 < q1 < 1.0 and -1.0 <= p <= 1.0 and abs(t) <= 1.0):
-        return nan
+        return None
     ra, rb = 1 / math.sqrt(qr), 1 / math.sqrt(1 - qr)
     a, b = t * ra, (p - t) * rb
     c2 = q1 - a * a - b * b
-    if c2 < -C.SQRT_ROUNDING:
-        return nan
+    if c2 < -C.FP_C2_EXTENSION:
+        return None
     s = 1 / math.sqrt(1 - q1)
     v, G, Hm, means = _c2_jet(qr, a, b, max(c2, 0.0), s, K)
+    if c2 < 0:  # second-order extension in c² (module docstring)
+        v = v + c2 * G[2] + 0.5 * c2 * c2 * Hm[2, 2]
+        G = G + c2 * Hm[2]
     # chain rule φ = (a, b, c², s) -> θ = (p, t, q1)
     Jp = np.array([[0.0, ra, 0.0],                     # ∂a/∂(p, t, q1)
                    [rb, -rb, 0.0],                     # ∂b
@@ -275,23 +279,39 @@ def _jet(qr, p, t, q1, K):
     D2 = np.zeros((4, 3, 3))
     D2[2] = -2 * np.array([[rb * rb, -rb * rb, 0.0], [-rb * rb, ra * ra + rb * rb, 0.0], [0.0, 0.0, 0.0]])
     D2[3, 2, 2] = 0.75 * s**5
-    grad = Jp.T @ G
-    hess = Jp.T @ Hm @ Jp + np.einsum("i,ijk->jk", G, D2)
-    # control variate: the same estimator at the typical point θ0, and the RS node
-    v0, means0 = _typical(qr, K, _n_points(K))
-    F = float(_committee.sign_logz(qr, K, 0))
+    return v, Jp.T @ G, Jp.T @ Hm @ Jp + np.einsum("i,ijk->jk", G, D2), means
+
+
+def _jet(qr, p, t, q1, K):
+    raw = _raw_jet(qr, p, t, q1, K)
+    if raw is None:
+        return (np.nan, np.full(3, np.nan), np.full((3, 3), np.nan), np.nan)
+    v, grad, hess, means = raw
+    # control variates (module docstring): the estimator's own value and gradient at
+    # the typical point θ0, against the RS node's F_K(q̃) and (−2F', 2F', F')
+    v0, g0, means0 = _typical(qr, K, _n_points(K))
+    F, F1 = (float(_committee.sign_logz(qr, K, n)) for n in (0, 1))
+    delta = g0 - np.array([-2 * F1, 2 * F1, F1])
+    D = np.array([p, t, q1]) - qr
+    w2 = C.FP_TAPER_WIDTH**2
+    tau = math.exp(-0.5 * float(D @ D) / w2)
+    f = float(delta @ D)
+    corr = tau * f
+    dcorr = tau * (delta - f * D / w2)
+    d2corr = tau * ((np.outer(D, D) / w2**2 - np.eye(3) / w2) * f
+                    - (np.outer(D, delta) + np.outer(delta, D)) / w2)
     R = len(means)
     err = float(np.std(means - means0, ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
     err = math.hypot(err, _committee.sign_logz_stderr(qr, K))
-    return float(v - v0 + F), grad, hess, err
+    return float(v - v0 + F - corr), grad - dcorr, hess - d2corr, err
 
 
 @functools.lru_cache(maxsize=64)
 def _typical(qr, K, n):
-    """Ĝ and its per-randomisation means at the typical point θ0 = (q̃, q̃, q̃) (the
-    control variate; one evaluation per reference q̃)."""
-    v0, _, _, means0 = _psi_jet(qr, math.sqrt(qr), 0.0, 0.0, 1 / math.sqrt(1 - qr), K)
-    return v0, means0
+    """Ĝ, its (p, t, q1)-gradient and its per-randomisation means at the typical point
+    θ0 = (q̃, q̃, q̃) (the control variates; one evaluation per reference q̃)."""
+    v0, g0, _, means0 = _raw_jet(qr, qr, qr, qr, K)
+    return v0, g0, means0
 
 
 def _derivative(qr, p, t, q1, K, i, j, k, l):

@@ -372,3 +372,13 @@ FP_C_HESSIAN = 1e-3
 #: Central-difference step in q̃ for the node's q̃-derivatives (not used by the saddle
 #: solver): truncation ~1e-8 relative, rounding ~1e-12.
 FP_QREF_STEP = 1e-4
+#: Width (in (p, t, q1), Euclidean) of the Gaussian taper of the first-order control
+#: variate of solvers.committee_fp (the estimator's gradient at the typical point
+#: against the RS node's): it makes the typical point an exact saddle of the
+#: estimated functional and fades out where the two estimates decorrelate.
+FP_TAPER_WIDTH = 0.1
+#: solvers.committee_fp: the estimate is extended to c² ∈ [−FP_C2_EXTENSION, 0) by its
+#: second-order Taylor polynomial in c² at 0 (the estimator is smooth in c² ≥ 0 and
+#: the physical saddles near the typical point have c² = O((p − q̃)²), within the
+#: QMC noise of the boundary: Newton steps may cross it).
+FP_C2_EXTENSION = 1e-3

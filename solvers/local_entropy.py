@@ -243,6 +243,9 @@ def fp_model(name, options=None):
                                   f"Franz–Parisi entropy around typical solutions, {rs.name}")
                 if "quadrature_alarm" in meta:  # finite K: a QMC estimate, as the RS node
                     fe.meta["quadrature_alarm"] = meta["quadrature_alarm"]
+                if not isinstance(ch, WideCommitteeChannel):
+                    # finite K: the perceptron's unmapped c², so the march's variance chart
+                    fe.meta["variance_chart"] = True
             else:  # a -margin family: references of margin kappa_ref, as for perceptrons
                 fe = franz_parisi(meta["prior"], ch, WideCommitteeChannel(ch.activation, "kappa_ref"),
                                   f"{rs.name}/franz-parisi",
@@ -476,8 +479,9 @@ class _Chart:
         names = tuple(m.variables)
         return (meta.get("ansatz") == "franz-parisi" and names[:2] == ("q1", "t")
                 and names[2:] in ((), ("q1hat", "that", "phat"))
-                and type(meta.get("reference")) is MarginChannel
-                and type(meta.get("channel")) is MarginChannel
+                and (type(meta.get("reference")) is MarginChannel
+                     and type(meta.get("channel")) is MarginChannel
+                     or meta.get("variance_chart", False))
                 and "q_ref" in c and (len(names) == 2 or "qhat_ref" in c))
 
     def at(self, p):

@@ -109,14 +109,16 @@ def test_node_derivatives_and_arguments():
 # ----------------------------------------------------------------------------- exact limits
 def test_typical_point_is_the_committee_rs_saddle():
     """p = t = q1 = q̃ (b = c = 0): (q1, t, q̂1, t̂, p̂) = (q̃, q̃, q̂̃, q̂̃, q̂̃) is stationary and
-    Φ_FP = RS entropy. The value is equal by construction (control variate: the node
-    returns Ĝ(θ) − Ĝ(θ0) + F_K(q̃)), so it is checked to 1e-10; the raw estimate Ĝ(θ0)
-    (3K-dimensional QMC, reference patterns summed) is an independent estimator of the
-    RS term F_K(q̃) (K−1-dimensional QMC + exact last unit) and must agree within 4σ of
-    their combined standard errors. Stationarity holds up to the QMC error of the
-    derivatives, measured as the change from 2^12 to 2^14 points per randomisation:
-    ≤ 2e-3 on G's (p, t, q1)-gradient at q̃ = 0.6, K = 3; times α = 0.5: the tolerance
-    3e-3 on ∇Φ (a factor error in any identity, e.g. ∂_t G = 2F'(q̃), would give ~0.5)."""
+    Φ_FP = RS entropy. The node's value and gradient there are the RS node's by
+    construction (control variates: solvers.committee_fp), so Φ and ∇Φ are checked to
+    1e-10 (this checks the chain of identities Φ_FP = Φ_RS, ∂_q1 G = F', ∂_t G = 2F'
+    in the coupling/entropic terms and the solver's RS saddle). The raw estimator Ĝ
+    (3K-dimensional QMC, reference patterns summed) is independent of the RS node
+    (K−1-dimensional QMC + exact last unit): its value must agree with F_K(q̃) within
+    4σ of their combined standard errors, and its gradient with (−2F', 2F', F') (the
+    coupling terms ½q1q̂1 + t t̂ − p p̂ at q̂1 = t̂ = p̂ = q̂̃ = −2αF') within 6e-3: the
+    change of the raw gradient from 2^12 to 2^14 points per randomisation was ≤ 2e-3
+    at q̃ = 0.6 (a factor error in an identity would give ~1)."""
     rs, m = fp_model("binary-tree-committee", SIGN3)
     r = solve_saddle(rs, {"alpha": 0.5})
     assert r.success
@@ -124,27 +126,24 @@ def test_typical_point_is_the_committee_rs_saddle():
     c = dict(alpha=0.5, p=q, q_ref=q, qhat_ref=qh)
     v, g, _ = m.value_and_derivatives([q, q, qh, qh, qh], c)
     assert abs(v - r.free_entropy) < 1e-10
-    assert np.max(np.abs(g)) < 3e-3, g
-    v0, means0 = cfp._typical(q, 3, cfp._n_points(3))
+    assert np.max(np.abs(g)) < 1e-10, g
+    v0, g0, means0 = cfp._typical(q, 3, cfp._n_points(3))
     err = math.hypot(np.std(means0, ddof=1) / 2, cm.sign_logz_stderr(q, 3))
     assert abs(v0 - float(cm.sign_logz(q, 3, 0))) < 4 * err
-    # the gradient identities themselves: ∂_q1 G = F', ∂_t G = 2F', ∂_p G = −2F' (the
-    # coupling terms ½q1q̂1 + t t̂ − p p̂ at q̂1 = t̂ = p̂ = q̂̃ = −2αF'); 3e-3 as above
-    _, gG, _, _ = cfp.sign_fp_jet(q, q, q, q, 3)
     F1 = float(cm.sign_logz(q, 3, 1))
-    assert np.max(np.abs(gG - np.array([-2 * F1, 2 * F1, F1]))) < 6e-3, (gG, F1)
+    assert np.max(np.abs(g0 - np.array([-2 * F1, 2 * F1, F1]))) < 6e-3, (g0, F1)
 
 
 def test_spherical_typical_point():
     """tree-committee (spherical weights, variables q1, t): the same identity with the
-    log-det entropic term; tolerances as above (α = 1)."""
+    log-det entropic term (α = 1; 1e-9: the RS solver's tolerance)."""
     rs, m = fp_model("tree-committee", SIGN3)
     r = solve_saddle(rs, {"alpha": 1.0})
     assert r.success
     q = r.order_parameters["q"]
     v, g, _ = m.value_and_derivatives([q, q], dict(alpha=1.0, p=q, q_ref=q, qhat_ref=0.0))
     assert abs(v - r.free_entropy) < 1e-10
-    assert np.max(np.abs(g)) < 6e-3, g
+    assert np.max(np.abs(g)) < 1e-9, g
 
 
 @pytest.mark.parametrize("p", [0.3, 0.8])
@@ -234,9 +233,11 @@ def test_quadrature_error_is_reported():
 
 
 # ----------------------------------------------------------------------------- curves
+@pytest.mark.slow
 def test_k1_is_the_perceptron_curve():
     """K = 1 takes the perceptron's formula (margin-0 reference measure): the committee
-    curve equals the binary perceptron's at κ = 0 (same quadratures: 1e-9)."""
+    curve equals the binary perceptron's at κ = 0 (same quadratures: 1e-9). Slow: the
+    K = 1 Franz–Parisi model compiles symbolically (~60 s on an empty cache)."""
     d = [0.1, 0.3]
     c1 = local_entropy("binary-tree-committee", {"alpha": 0.4}, reference="typical",
                        distances=d, options={"K": 1, "activation": "sign"})
