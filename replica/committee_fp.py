@@ -45,6 +45,15 @@ Exact checks (tests/test_committee_fp_finite.py): at the typical point p = t = q
 RS energetic term, and the point is stationary (the overlap matrix has the RS
 structure); at α = 0 the FP entropy is the log-volume at fixed overlap.
 
+Observed (binary weights, α = 0.5, typical references; solvers.committee_fp for the
+accuracy): S(d) decreases with K at every distance toward the K → ∞ curve of
+:mod:`replica.franz_parisi`, roughly like 1/K — S(0.05) = 0.0649, 0.0495, 0.0402, 0.0165
+and S(0.02) = 0.0108, −0.0029, −0.0123, −0.0463 at K = 3, 5, 7, ∞ (S_K − S_∞ ≈ 0.165/K
+at d = 0.05 for K = 5, 7). So the typical solutions are isolated (S < 0 at small d,
+Huang & Kabashima's criterion) from K = 5 on at this load, while at K = 3 S(0.02) is
+still positive; S(0.02) at K = 3 sits 1e-2 above zero, ~200× the stated error, but
+smaller d were not computed, so this is not a statement about K = 3 at d → 0.
+
 The average is the opaque node :class:`SignCommitteeFPLogZ`, evaluated by
 :mod:`solvers.committee_fp` (quasi-Monte Carlo with the reference's sign patterns
 summed exactly; derivatives of one fixed estimator). Finite-K ReLU units have no FP

@@ -39,8 +39,9 @@ continued below ``MIN_STEP`` is reported as ended (``branch_ended``, with the la
 distance reached as ``spinodal``) instead of returning a number. For typical and
 margin references the march runs in the variance chart (:class:`_Chart`, Newton on the
 same equations in ln c², ln ĉ² where an x step would leave the domain; coarse-rule
-Hessians, full-rule residual); other references (dense, loss) and committees use the
-x-space march (:func:`_march_plain`).
+Hessians, full-rule residual), and so do finite-K committees with ±1 weights; other
+references (dense, loss) and the other committees use the x-space march
+(:func:`_march_plain`).
 """
 
 from __future__ import annotations
@@ -243,8 +244,10 @@ def fp_model(name, options=None):
                                   f"Franz–Parisi entropy around typical solutions, {rs.name}")
                 if "quadrature_alarm" in meta:  # finite K: a QMC estimate, as the RS node
                     fe.meta["quadrature_alarm"] = meta["quadrature_alarm"]
-                if not isinstance(ch, WideCommitteeChannel):
+                if not isinstance(ch, WideCommitteeChannel) and meta["prior"].name == "binary":
                     # finite K: the perceptron's unmapped c², so the march's variance chart
+                    # (spherical weights: the x-space march converges where the chart did
+                    # not, K = 3 at α = 1)
                     fe.meta["variance_chart"] = True
             else:  # a -margin family: references of margin kappa_ref, as for perceptrons
                 fe = franz_parisi(meta["prior"], ch, WideCommitteeChannel(ch.activation, "kappa_ref"),
