@@ -13,7 +13,7 @@ import pytest
 MODULES = [
     "replica.ansatz", "replica.asymptotics", "replica.averages", "replica.catalogue",
     "replica.components", "replica.franz_parisi", "replica.free_energy", "replica.functions",
-    "replica.symbols", "replica.prox", "replica.minimisers",
+    "replica.symbols", "replica.prox", "replica.minimisers", "replica.committee_fp",
     "solvers", "solvers.capacity", "solvers.errors", "solvers.local_entropy", "solvers.saddle",
     "solvers.validation",
 ]
