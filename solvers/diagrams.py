@@ -1,4 +1,4 @@
-r"""Lines of the local-entropy phase diagrams of the binary perceptron.
+r"""Lines of the phase diagrams: local entropy of the binary perceptron, and the AT line.
 
 * :func:`curve_shape` — the shape of one local-entropy curve S(d): whether it is
   monotonic (non-decreasing in d), its smallest finite-difference slope, and the gap
@@ -12,7 +12,9 @@ r"""Lines of the local-entropy phase diagrams of the binary perceptron.
   278301 (2021), "Unveiling the structure of wide flat minima", arXiv 2107.01163,
   Fig. 2 and the "alternative analytical method" of its abstract) stops being
   monotonic in d: below it wide flat minima exist, above it the dense regions break
-  up.
+  up;
+* :func:`alpha_at` — α_AT, the de Almeida–Thouless line of any RS model with a replicon
+  observable (perceptrons, tree committees): the load where the RS replicon vanishes.
 
 The monotonic flag of a curve sampled at a finite list of distances is the sign of
 its smallest finite-difference slope; that slope is a continuous function of α, so
@@ -33,7 +35,8 @@ from .errors import ParameterError
 from .saddle import _jsonable
 
 __all__ = ["CurveShape", "curve_shape", "KappaMaxResult", "kappa_max", "AlphaUResult",
-           "alpha_u", "margin_reference", "DENSE_DISTANCES", "MARGIN_DISTANCES"]
+           "alpha_u", "margin_reference", "AlphaATResult", "alpha_at", "DENSE_DISTANCES",
+           "MARGIN_DISTANCES"]
 
 #: Points of the default distance grids (solvers/constants.py is owned elsewhere; this
 #: diagram setting lives here): 24 geometric points resolve the dip at α_U, see below.
@@ -177,7 +180,7 @@ def kappa_max(model, alpha, *, tol=1e-7, kappa_bracket=(-1.0, 3.0)) -> KappaMaxR
     >>> from solvers.diagrams import kappa_max
     >>> r = kappa_max("binary-perceptron", 0.6)
     >>> r.status, round(r.kappa_max, 4)
-    ('converged', 0.2652)
+    ('converged', 0.2627)
     """
     from scipy.optimize import brentq
 
@@ -445,3 +448,169 @@ def alpha_u(model, kappa, *, reference="dense:y=20", distances=None, tol=1e-3,
     br = (max(a for a in good if a <= root + tol), min(a for a in bad if a >= root - tol))
     return out(float(root), br, "converged",
                f"alpha_U = {root:.5g} (curves monotonic up to {br[0]:.5g}, not from {br[1]:.5g})")
+
+
+# ============================================================================ AT line
+@dataclass(frozen=True)
+class AlphaATResult:
+    """Outcome of :func:`alpha_at`.
+
+    Attributes
+    ----------
+    model : str
+    controls : dict
+        The controls other than the load.
+    alpha_at : float or None
+        Load where the replicon vanishes on the RS branch; None unless ``status`` is
+        "converged".
+    q_at, qhat_at : float or None
+        The RS saddle there.
+    status : str
+        "converged"; "stable_on_branch" (replicon > 0 at every q scanned, up to
+        ``q_max``); "unstable_at_q_min" (already negative at the first q);
+        "non_finite" (a saddle or replicon evaluation was not finite: its q is in
+        ``message``).
+    success : bool
+    message : str
+    scan : dict
+        The q grid of the bracketing scan with α(q) and the replicon there.
+    seconds : float
+    """
+
+    model: str
+    controls: dict
+    alpha_at: object
+    q_at: object
+    qhat_at: object
+    status: str
+    success: bool
+    message: str
+    scan: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self):
+        return _jsonable(asdict(self))
+
+
+#: q grid of the bracketing scan of :func:`alpha_at`: 1 − q geometric from 1 − q_min
+#: to 1 − q_max, this many points (the replicon is smooth in q; the root is then
+#: refined by brentq, so the grid only has to separate sign changes).
+AT_SCAN_POINTS = 16
+
+
+def alpha_at(model, controls=None, *, q_min=0.02, q_max=0.999, tol=1e-10) -> AlphaATResult:
+    r"""The de Almeida–Thouless line: the load α_AT where the RS replicon vanishes.
+
+    The RS branch is parametrised by its overlap q: the conjugate equation
+    :math:`\partial_{\hat q}\Phi = 0` does not involve α (it is the prior's), so it gives
+    :math:`\hat q(q)`, and since Φ is affine in α, :math:`\partial_q\Phi = 0` gives
+    :math:`\alpha(q)` in closed form (the route of :func:`solvers.capacity.capacity`
+    towards q → 1). The replicon :math:`\lambda(q) = 1 - \alpha\gamma_{in}\gamma_{out}`
+    (de Almeida & Thouless, J. Phys. A 11, 983 (1978); Gardner & Derrida, J. Phys. A
+    21, 271 (1988) eq. (38); the model's ``replicon`` observable) is scanned on
+    :data:`AT_SCAN_POINTS` values of q in [q_min, q_max]; its first sign change from
+    positive to negative is refined by ``brentq`` in q, and α_AT = α(q_AT). Any RS
+    model with a ``replicon`` observable (perceptrons, tree committees) works.
+
+    Parameters
+    ----------
+    model : str, FreeEnergy or CompiledModel
+    controls : dict
+        Every control except the load (e.g. ``{"kappa": 0.0}``); ``{}`` if there is
+        none. No default: a missing control raises ParameterError naming it.
+    q_min, q_max : float
+        The part of the branch scanned, 0 < q_min < q_max < 1.
+    tol : float
+        Absolute tolerance on q_AT.
+
+    Returns
+    -------
+    AlphaATResult
+
+    Examples
+    --------
+    The binary perceptron's RS solution becomes unstable at α_AT ≈ 1.015, beyond its
+    capacity 0.833 (Gardner & Derrida 1988):
+
+    >>> from solvers.diagrams import alpha_at
+    >>> r = alpha_at("binary-perceptron", {"kappa": 0.0})
+    >>> r.status, round(r.alpha_at, 3)
+    ('converged', 1.015)
+    """
+    from scipy.optimize import brentq
+
+    from .capacity import _load_affine_alpha
+    from .codegen import compile_model
+    from .saddle import validate_controls
+    t0 = time.perf_counter()
+    m = compile_model(model) if not hasattr(model, "observables_at") else model
+    fe = m.free_energy
+    load = fe.meta.get("load", "alpha")
+    if fe.meta.get("ansatz") != "rs" or list(m.variables) != ["q", "qhat"]:
+        raise ParameterError("model", f"alpha_at needs an RS model with variables (q, qhat), got "
+                                      f"{fe.name!r}")
+    if "replicon" not in {o.name for o in fe.observables}:
+        raise ParameterError("model", f"model {fe.name!r} has no replicon observable")
+    if controls is None:
+        raise ParameterError("controls", "controls: give every control except the load (e.g. {'kappa': 0.0}, "
+                                         "or {} if there is none)")
+    if load in controls:
+        raise ParameterError(load, f"{load}: the load is what alpha_at finds; do not give it")
+    ctl = validate_controls(m, {**controls, load: 1.0})
+    ctl.pop(load)
+    for name, v in (("q_min", q_min), ("q_max", q_max)):
+        if not (isinstance(v, (int, float)) and 0 < v < 1):
+            raise ParameterError(name, f"{name} must be in (0, 1), got {v!r}")
+    if not q_min < q_max:
+        raise ParameterError("q_max", f"q_max must exceed q_min, got {q_max!r} <= {q_min!r}")
+
+    class _Fail(Exception):
+        pass
+
+    memo = {}
+
+    def branch(q):
+        """(λ, α, q̂) on the RS branch at overlap q."""
+        if q in memo:
+            return memo[q]
+
+        def g_hat(lq):
+            return float(m.gradient([q, math.exp(lq)], {**ctl, load: 0.0})[1])
+        try:
+            lq = brentq(g_hat, -30.0, 80.0, xtol=1e-13)
+        except ValueError as exc:
+            raise _Fail(q, f"no conjugate qhat at q={q:.6g} ({exc})") from None
+        x = [q, math.exp(lq)]
+        a = _load_affine_alpha(m, x, ctl, load)
+        lam = float(m.observables_at(x, {**ctl, load: a})["replicon"])
+        if not (math.isfinite(a) and math.isfinite(lam)):
+            raise _Fail(q, f"non-finite alpha={a!r} or replicon={lam!r} at q={q:.6g}")
+        memo[q] = (lam, a, x[1])
+        return memo[q]
+
+    qs = [float(v) for v in 1 - np.geomspace(1 - q_min, 1 - q_max, AT_SCAN_POINTS)]
+    scan = {"q": [], "alpha": [], "replicon": []}
+
+    def out(a, q, qh, status, msg):
+        return AlphaATResult(fe.name, dict(ctl), a, q, qh, status, status == "converged", msg,
+                             scan, time.perf_counter() - t0)
+    try:
+        prev = None
+        for q in qs:
+            lam, a, _ = branch(q)
+            scan["q"].append(q), scan["alpha"].append(a), scan["replicon"].append(lam)
+            if lam <= 0:
+                if prev is None:
+                    return out(None, None, None, "unstable_at_q_min",
+                               f"replicon {lam:.3g} <= 0 already at q = {q:.6g} (alpha = {a:.6g})")
+                break
+            prev = q
+        else:
+            return out(None, None, None, "stable_on_branch",
+                       f"replicon > 0 on the RS branch up to q = {q_max} (alpha = {scan['alpha'][-1]:.6g})")
+        q_at = brentq(lambda q: branch(q)[0], prev, q, xtol=tol)
+    except _Fail as exc:
+        return out(None, None, None, "non_finite", exc.args[1])
+    lam, a, qh = branch(q_at)
+    return out(float(a), float(q_at), float(qh), "converged",
+               f"replicon = 0 at q = {q_at:.8g}, alpha_AT = {a:.8g}")

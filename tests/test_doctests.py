@@ -14,8 +14,8 @@ MODULES = [
     "replica.ansatz", "replica.asymptotics", "replica.averages", "replica.catalogue",
     "replica.components", "replica.franz_parisi", "replica.free_energy", "replica.functions",
     "replica.symbols", "replica.prox", "replica.minimisers", "replica.committee_fp",
-    "solvers", "solvers.capacity", "solvers.errors", "solvers.local_entropy", "solvers.saddle",
-    "solvers.validation",
+    "solvers", "solvers.capacity", "solvers.diagrams", "solvers.errors", "solvers.local_entropy",
+    "solvers.saddle", "solvers.validation",
 ]
 
 #: Modules that must carry at least one example (the main public functions).
