@@ -177,6 +177,20 @@ def cmd_capacity(args):
     return 0 if r.success else 1
 
 
+def cmd_at_line(args):
+    fe, items = _model_and_sets(args.model, args.set)
+    controls = _parse_sets(items)
+    from solvers.diagrams import alpha_at
+    r = alpha_at(fe, controls)
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+    else:
+        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        print(f"  alpha_AT      {_fmt(r.alpha_at)}   (RS replicon = 0; q = {_fmt(r.q_at)})")
+        print(f"  status        {r.status}: {r.message}")
+    return 0 if r.success else 1
+
+
 def cmd_equations(args):
     fe, rest = _model_and_sets(args.model, args.set)
     if rest:
@@ -435,6 +449,12 @@ def build_parser():
     c.add_argument("--set", action="append", metavar="NAME=VALUE")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_capacity)
+    at = sub.add_parser("at-line", help="de Almeida-Thouless load alpha_AT where the RS replicon vanishes")
+    at.add_argument("model")
+    at.add_argument("--set", action="append", metavar="NAME=VALUE",
+                    help="control (every one but alpha) or family option (K=3, activation=sign)")
+    at.add_argument("--json", action="store_true")
+    at.set_defaults(func=cmd_at_line)
     e = sub.add_parser("equations", help="print the free entropy and saddle equations as LaTeX")
     e.add_argument("model")
     e.add_argument("--ansatz", default="rs")

@@ -102,3 +102,18 @@ def test_alpha_at_statuses_and_errors():
         alpha_at("binary-perceptron", {"kappa": 0.0}, q_max=1.5)
     with pytest.raises(ParameterError, match="kappa"):
         alpha_at("binary-perceptron", {"kappa": float("nan")})
+
+
+def test_cli_at_line_json():
+    """``replica at-line MODEL --set ... --json``: the same result as the API; a missing
+    control is a usage error naming it (exit 2)."""
+    import json
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "solvers.cli", "at-line", "binary-perceptron",
+                        "--set", "kappa=0", "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(p.stdout)
+    assert d["status"] == "converged" and abs(d["alpha_at"] - 1.0146536) < 1e-6
+    bad = subprocess.run([sys.executable, "-m", "solvers.cli", "at-line", "binary-perceptron"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "kappa" in bad.stderr
