@@ -12,7 +12,12 @@ r"""Figure: RS capacity of tree committee machines vs the number K of hidden uni
   the even-K line.
 
 All RS: BHS 1992 find RS unstable near capacity, so these are RS estimates, not the
-true capacities. Run: ``python -m figures committee`` (data: figures/output/committee.json).
+true capacities. The left panel also draws the de Almeida–Thouless line α_AT(K) of the
+spherical sign committee (open triangles; :func:`solvers.diagrams.alpha_at` with the
+finite-K replicon of :class:`replica.committee.SignCommitteeReplicon`) and the K → ∞
+α_AT of sign (2.988) and ReLU (1.721) units: RS is unstable above them, far below the
+RS capacities (K = 3: α_AT = 1.730 against α_c = 4.025). The binary capacities are
+AT-stable (``rs_stable`` in the data; local stability only). Run: ``python -m figures committee`` (data: figures/output/committee.json).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from replica.catalogue import get_model
 from solvers import capacity, compile_model, rs_q_to_one_capacity
+from solvers.diagrams import alpha_at
 
 from .plotting import as_float, new_figure, save
 
@@ -31,6 +37,8 @@ __all__ = ["compute", "main", "plot_committee_capacity"]
 #: finite-K binary ReLU capacities drawn in full mode (K = 2 30 s, K = 3 80 s, K = 4
 #: 60 s, K = 6 200 s measured on a loaded machine)
 C_RELU_BINARY_K = (2, 3, 4, 6)
+#: K of the spherical sign AT line in full mode (α_AT: 2.5 s at K = 3 to ~15 s at K = 9)
+AT_SIGN_K = (3, 5, 7, 9)
 
 
 def _spherical(K, act):
@@ -47,12 +55,19 @@ def _spherical_limit_only(K, act="sign"):
 
 def _binary(K, act):
     r = capacity(get_model("binary-tree-committee", K=K, activation=act), {})
-    return {"K": K, "alpha_c": r.alpha_c if r.success else None, "status": r.status}
+    return {"K": K, "alpha_c": r.alpha_c if r.success else None, "status": r.status,
+            "rs_stable": r.rs_stable}
+
+
+def _at_line(K, act):
+    """α_AT of the spherical committee: load where the RS replicon vanishes
+    (:func:`solvers.diagrams.alpha_at`)."""
+    r = alpha_at(get_model("tree-committee", K=K, activation=act), {})
+    return {"K": K, "alpha_at": r.alpha_at, "status": r.status}
 
 
 def _series(rows):
-    return {"K": [r["K"] for r in rows], "alpha_c": [r["alpha_c"] for r in rows],
-            "status": [r["status"] for r in rows]}
+    return {k: [r.get(k) for r in rows] for k in rows[0]} if rows else {"K": [], "alpha_c": [], "status": []}
 
 
 def compute(quick=False):
@@ -69,13 +84,19 @@ def compute(quick=False):
     relu_bin = [] if quick else [_binary(K, "relu") for K in C_RELU_BINARY_K]
     wide = {f"{w}_{a}": _binary("inf", a)["alpha_c"] if w == "binary" else
             _spherical("inf", a)["alpha_c"] for w in ("spherical", "binary") for a in ("sign", "relu")}
+    # AT line of the spherical committees (sign at finite K: the replicon node of
+    # replica.committee; ReLU finite K has no replicon)
+    at = {"sign": _series([_at_line(K, "sign") for K in ((3,) if quick else AT_SIGN_K)]),
+          "wide": {a: _at_line("inf", a)["alpha_at"] for a in ("sign", "relu")}}
     return {"spherical": {"sign": _series(sign_sph), "relu": _series(relu_sph)},
             "binary": {"sign": _series(sign_bin), "relu": _series(relu_bin)},
-            "wide": wide,
+            "wide": wide, "at_line": at,
             "notes": {"spherical_sign_wide": "RS capacity diverges as K -> inf (status non_finite)",
                       "binary_relu_finite_K": ("full mode only (about a minute per K); odd K is "
                                                "label-averaged and lies below the even-K trend"),
-                      "rs": "RS estimates; RS is unstable near capacity (BHS 1992)"}}
+                      "rs": ("RS estimates. Spherical: RS is AT-unstable above alpha_AT (at_line), "
+                             "far below the RS capacity (BHS 1992); binary: rs_stable at capacity "
+                             "(local stability only)")}}
 
 
 def _plot_series(ax, key, K, a, color, label):
@@ -107,6 +128,14 @@ def plot_committee_capacity(data, axes):
     if data["wide"]["spherical_relu"] is not None:
         ax1.axhline(data["wide"]["spherical_relu"], color="C3", lw=0.8, ls="--",
                     label=r"ReLU, $K\to\infty$: $2\pi/(\pi-1)$")
+    at = data.get("at_line")
+    if at:
+        ax1.plot(np.array(at["sign"]["K"], float), as_float(at["sign"]["alpha_at"]), "v-", color="C0",
+                 ms=4, lw=0.8, mfc="none", label=r"sign, AT line $\alpha_{AT}$ (RS unstable above)")
+        for a, color in (("sign", "C0"), ("relu", "C3")):
+            if at["wide"][a] is not None:
+                ax1.axhline(at["wide"][a], color=color, lw=0.7, ls="-.",
+                            label=rf"{'sign' if a == 'sign' else 'ReLU'} $\alpha_{{AT}}$, $K\to\infty$")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel("hidden units K")
@@ -142,7 +171,8 @@ def main(quick=False, outdir=None):
     fig.savefig(out["pdf"])
     rows = [data["spherical"]["sign"], data["spherical"]["relu"], data["binary"]["sign"],
             data["binary"]["relu"]]
-    out["ok"] = (all(st == "converged" for r in rows for st in r["status"])
+    out["ok"] = (all(st == "converged" for r in rows + [data["at_line"]["sign"]] for st in r["status"])
+                 and None not in data["at_line"]["wide"].values()
                  and data["wide"]["spherical_relu"] is not None
                  and data["wide"]["binary_sign"] is not None and data["wide"]["binary_relu"] is not None)
     return out

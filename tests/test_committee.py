@@ -536,6 +536,11 @@ def test_committee_figure_quick(tmp_path):
     rel = d["spherical"]["relu"]
     assert abs(rel["alpha_c"][rel["K"].index(2)] - 4 / 3) < 5e-4  # checked at finite q
     assert d["binary"]["relu"]["K"] == []  # finite-K binary ReLU: full mode only
+    # AT line (tests/test_at_line.py): K = 3 sign and the K → ∞ values; binary K = 3 stable
+    at = d["at_line"]
+    assert at["sign"]["K"] == [3] and abs(at["sign"]["alpha_at"][0] - 1.72981) < 1e-3
+    assert abs(at["wide"]["sign"] - 2.98782) < 1e-4 and abs(at["wide"]["relu"] - 1.72120) < 1e-4
+    assert d["binary"]["sign"]["rs_stable"] == [True, True]
 
 
 # ----------------------------------------------------------------------------- slow
