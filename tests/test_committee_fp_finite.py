@@ -216,6 +216,23 @@ def test_derivatives_are_those_of_the_estimator():
         assert d < np.max(np.abs(gs[1e-5][2])) * 1e-5 + 1e-8, (c2, d)
 
 
+def test_qref_derivative_plumbing():
+    """The q̃-derivatives (not used by the solver) are central differences of the
+    estimator with step FP_QREF_STEP = 1e-4: against differences of the node value with
+    step 2e-4 (truncation ~1e-7 relative on a smooth function), and the mixed
+    ∂_q̃∂_q1 against differences of ∂_q1; 1e-4 relative."""
+    qr, p, t, q1 = POINT
+    h = 2e-4
+    d1 = float(cfp.sign_fp_logz(qr, p, t, q1, 3, 1, 0, 0, 0))
+    fd = (float(cfp.sign_fp_logz(qr + h, p, t, q1, 3, 0, 0, 0, 0))
+          - float(cfp.sign_fp_logz(qr - h, p, t, q1, 3, 0, 0, 0, 0))) / (2 * h)
+    assert abs(d1 - fd) < 1e-4 * max(1, abs(fd)), (d1, fd)
+    d2 = float(cfp.sign_fp_logz(qr, p, t, q1, 3, 1, 0, 0, 1))
+    fd2 = (float(cfp.sign_fp_logz(qr + h, p, t, q1, 3, 0, 0, 0, 1))
+           - float(cfp.sign_fp_logz(qr - h, p, t, q1, 3, 0, 0, 0, 1))) / (2 * h)
+    assert abs(d2 - fd2) < 1e-4 * max(1, abs(fd2)), (d2, fd2)
+
+
 def test_quadrature_error_is_reported():
     """solve_saddle on the FP model reports the change with doubled QMC points (the
     RS node's convention) and the committee alarm QMC_ALARM = 1e-3 applies."""
