@@ -56,8 +56,9 @@ smooth function of (p, t, q1) at fixed q̃):
   steps use them). So the second derivatives are exact (those of the estimator) for
   c ≥ ``FP_C_HESSIAN``: they agree with central differences of the exact gradient to
   4e-10 relative at c = 2e-3, and to ≤ 3e-6 relative at c = 1e-4 … 3e-4, where the
-  c² entries come from c = 1e-3 (K = 3, q̃ = 0.6, p = 0.8, t = 0.55). Derivatives in q̃ (not used by the saddle
-  solver, whose variables are q1, t and the conjugates) are central differences of the
+  c² entries come from c = 1e-3 (K = 3, q̃ = 0.6, p = 0.8, t = 0.55). Derivatives
+  in q̃ (not used by the saddle solver, whose variables are q1, t and the
+  conjugates) are central differences of the
   exact (p, t, q1)-jet in q̃ (step ``FP_QREF_STEP``; the points are fixed, so the
   estimator is smooth in q̃).
 

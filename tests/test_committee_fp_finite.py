@@ -326,8 +326,9 @@ def test_typical_solutions_are_more_isolated_as_k_grows():
     Measured (default points): S(0.05) = 0.06486, 0.04946, 0.04019, 0.01653 and
     S(0.2) = 0.25204, 0.24465, 0.24150, 0.23505 at K = 3, 5, 7, ∞; S_K − S_∞ ≈ c/K
     (c ≈ 0.165 at d = 0.05, 0.014 at d = 0.2 for K = 5, 7). The smallest gap asserted,
-    S_5 − S_∞ = 9.6e-3 at d = 0.2, is ≥ 10× the K = 5 error (change with doubled
-    points, test docstring of solvers.committee_fp). K = 7 (4 min) is not run here."""
+    S_5 − S_∞ = 9.6e-3 at d = 0.2, is ~100× the K = 5 error (S changes by ≤ 6e-5 from
+    2^12 to 2^13 points per randomisation at d = 0.02 … 0.3). The K = 5 values are
+    checked to 1e-4 (same estimator; the stated accuracy). K = 7 (4 min) is not run."""
     d = [0.05, 0.2]
     S = {}
     for K in (3, 5, "inf"):
@@ -337,4 +338,4 @@ def test_typical_solutions_are_more_isolated_as_k_grows():
         S[K] = c.local_entropy
     for i in range(2):
         assert S[3][i] > S[5][i] > S["inf"][i]
-    assert abs(S[5][0] - 0.04946) < 1e-3 and abs(S[5][1] - 0.24465) < 1e-3
+    assert abs(S[5][0] - 0.04946) < 1e-4 and abs(S[5][1] - 0.24465) < 1e-4
