@@ -95,14 +95,17 @@ and brute-force Monte Carlo, −0.56535 ± 3e-4 (4 × 10⁶ samples); gradient w
 ≤ 3.2e-3 of Monte Carlo (σ_MC ≈ 2e-3). S(d) along the K = 3, α = 0.5 curve changes by
 ≤ 4e-5 from 2^12 to 2^14 points per randomisation (d = 0.02 … 0.38; the reference
 saddle recomputed with the RS node at the same points), which is the accuracy we state
-for S(d) at K = 3: ~5e-5, within the 1e-4 target. K = 5, 7 have larger errors (the
-standard error of Ĝ at the interior point: 6e-4 at K = 5 with 2^12 points, 2e-3 at
-K = 7 with 2^10); see the S(d) changes with doubled points in the test module.
+for S(d) at K = 3: ~5e-5, within the 1e-4 target. K = 5 (2^12 points) and K = 7
+(2^10): S(d) changes by ≤ 6e-5 and ≤ 7e-5 when the points are doubled (same
+distances), so ~1e-4 — although the standard error of Ĝ itself at the interior point
+above is larger (6e-4 at K = 5, 2e-3 at K = 7): along the curves the control variates
+and the saddle's stationarity absorb most of it.
 
 Cost (2-core machine shared with other jobs): one evaluation (value, gradient, Hessian)
-0.09 s at K = 3, 0.7 s at K = 5, 1.6 s at K = 7 (2^10 points), ~4× per K step beyond;
-a 10-point K = 3 curve at α = 0.5 takes 16 s (63 evaluations in the variance chart),
-5-point curves 117 s at K = 5 and 246 s at K = 7.
+0.09 s at K = 3, 0.7 s at K = 5, 1.6-2.2 s at K = 7 (2^10 points), 78 s at K = 9
+(evaluated, but a curve would take hours: K = 9 is not practical); a 10-point K = 3
+curve at α = 0.5 takes 16 s (63 evaluations in the variance chart), 5-point curves
+117 s at K = 5 and 246 s at K = 7 (d = 0.02 … 0.3).
 """
 
 from __future__ import annotations
@@ -122,7 +125,8 @@ from . import constants as C
 __all__ = ["sign_fp_logz", "sign_fp_logz_stderr", "sign_fp_jet", "MAX_K"]
 
 #: Largest K evaluated: the cost grows like 4^K per point (2^{K-1} reference patterns
-#: × 2^{K-1} inner subsets; timings in the module docstring).
+#: × 2^{K-1} inner subsets; timings in the module docstring: K = 9 takes 78 s per
+#: evaluation, larger K would not finish a curve).
 MAX_K = 9
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
