@@ -84,6 +84,10 @@ the branch out of the domain on one side (K = 5 at α = 0.5 then had no saddle n
 cancel. For the same reason Ĝ is extended to c² ∈ [−``FP_C2_EXTENSION``, 0) by its
 second-order Taylor polynomial in c² at 0 (Newton steps may cross c² = 0), and the
 march runs in the variance chart (:class:`solvers.local_entropy._Chart`, ±1 weights).
+With spherical weights (x-space march) a saddle near the typical distance can come
+out just outside, in the extension: c² = −2e-4 at d = 0.3 for K = 3, α = 1
+(d_typ = 0.306; c² = 0.025 at d = 0.2 and 0.38) — inside the QMC noise of a variance
+that is O((p − q̃)²) there, but not a physical point; the curve does not flag it.
 :func:`sign_fp_logz_stderr` reports the spread of Ĝ(θ) − Ĝ(θ0) over the
 randomisations, added in quadrature to the RS node's; ``SaddleResult.quadrature_error``
 is the change with doubled points (as for the RS node; alarm QMC_ALARM = 1e-3).
