@@ -7,9 +7,9 @@ sign ones). Here: ±1 weights, K → ∞ (the output is Gaussian with the kernel
 :mod:`replica.committee`), RS Franz–Parisi around *typical* (equilibrium) solutions
 (:mod:`replica.franz_parisi`, energetic term on the Q-mapped overlaps), at α = 0.3 and
 0.6 (below both RS capacities, sign 0.947 and ReLU 0.904), with the α = 0 bound
-−d ln d − (1−d) ln(1−d). Differences from the paper: K = ∞ rather than finite K, RS
+−d ln d − (1−d) ln(1−d). Differences from the paper: K = ∞ in this panel (finite K below), RS
 rather than 1RSB, and typical references rather than the paper's local-energy /
-algorithmic probes; finite K has no FP ansatz in this toolkit. Points that did not
+algorithmic probes. Points that did not
 converge are not drawn and are listed in the data file with their status.
 
 Right panel (full mode): at α = :data:`MARGIN_ALPHA`, κ = 0, the curves around
@@ -18,6 +18,19 @@ references of output margin κ̃ = :data:`KAPPA_REFS` (0 = typical;
 higher small-d local entropy" of Baldassi et al., PRL 127, 278301 (2021) (shown there
 for perceptrons) holds for both committees; with references at κ̃ = 0.4 the sign
 committee reaches the positive local entropy that ReLU has around typical solutions.
+
+Lower panels (full mode), at α = :data:`FINITE_K_ALPHA`:
+
+* left, finite K: the typical-reference curves of the sign tree committee itself at
+  K = :data:`FINITE_K` (:mod:`replica.committee_fp`: QMC in 3K dimensions, accuracy
+  ~5e-5 at K = 3, ~1e-4 at K = 5), with the K → ∞ sign and ReLU curves: at finite K the
+  sign committee's solutions are less isolated (S(0.05) falls roughly like 1/K towards
+  the K → ∞ value);
+* right, dense regions (:mod:`replica.dense` on the Q-mapped output overlaps, K → ∞):
+  S_I(d) of the replicated measure at y = :data:`DENSE_Y`, sign vs ReLU — the ReLU
+  dense regions stay closer to the α = 0 bound (BMZ 2019: wider minima). Distances where
+  the external entropy Σ < 0 (centres exponentially rare: the RS large-y value is an
+  overestimate there) are marked with dots.
 
 Run: ``python -m figures committee_local_entropy``
 (data: figures/output/committee_local_entropy.json).
@@ -31,7 +44,8 @@ from solvers.local_entropy import local_entropy
 
 from .plotting import as_float, finish_local_entropy_axes, new_figure, save
 
-__all__ = ["compute", "main", "plot_committee_local_entropy", "plot_margin_references"]
+__all__ = ["compute", "main", "plot_committee_local_entropy", "plot_margin_references",
+           "plot_finite_k", "plot_dense"]
 
 ALPHAS = (0.3, 0.6)
 ACTIVATIONS = ("sign", "relu")
@@ -42,6 +56,11 @@ SMALL_D = 0.05
 #: committees at this load: their capacities at κ = 0.3 are 0.67 / 0.63 > 0.5)
 MARGIN_ALPHA = 0.5
 KAPPA_REFS = (0.0, 0.2, 0.4)
+#: lower panels: load, finite K of the sign committee (K = 3: ~20 s per 10-point curve;
+#: K = 5: ~25 s per point, so fewer distances), and the dense measure's y
+FINITE_K_ALPHA = 0.5
+FINITE_K = (3, 5)
+DENSE_Y = 20
 
 
 def compute(quick=False):
@@ -72,11 +91,80 @@ def compute(quick=False):
                     "binary-tree-committee-margin", {"alpha": MARGIN_ALPHA, "kappa": 0.0},
                     reference="typical" if kr == 0 else f"margin={kr:g}", distances=dm,
                     options={"K": "inf", "activation": act}).to_dict()
+    extra = {}
+    if not quick:
+        extra["finite_k"] = _finite_k()
+        extra["dense"] = _dense()
     return {"K": "inf", "weights": "binary", "reference": "typical", "alphas": list(alphas),
             "curves": curves, "comparison": comparison,
             **({"margin_references": {"alpha": MARGIN_ALPHA, "kappa": 0.0,
                                       "kappa_refs": list(KAPPA_REFS), "curves": margin}}
-               if margin else {})}
+               if margin else {}), **extra}
+
+
+def _finite_k():
+    """Typical-reference curves of the finite-K sign committee and of K → ∞ (sign, ReLU)."""
+    out = {}
+    for K in FINITE_K:
+        ds = np.geomspace(0.005, 0.3, 10 if K <= 3 else 6)
+        out[f"sign K={K}"] = local_entropy(
+            "binary-tree-committee", {"alpha": FINITE_K_ALPHA}, reference="typical", distances=ds,
+            options={"K": K, "activation": "sign"}).to_dict()
+    ds = np.geomspace(0.005, 0.3, 16)
+    for act in ACTIVATIONS:
+        out[f"{act} K=inf"] = local_entropy(
+            "binary-tree-committee", {"alpha": FINITE_K_ALPHA}, reference="typical", distances=ds,
+            options={"K": "inf", "activation": act}).to_dict()
+    return {"alpha": FINITE_K_ALPHA, "K": list(FINITE_K), "curves": out}
+
+
+def _dense():
+    """Dense-region local entropy S_I(d) at y = DENSE_Y, K → ∞, sign and ReLU."""
+    ds = np.geomspace(0.005, 0.2, 12)
+    out = {act: local_entropy("binary-tree-committee", {"alpha": FINITE_K_ALPHA},
+                              reference=f"dense:y={DENSE_Y}", distances=ds,
+                              options={"K": "inf", "activation": act}).to_dict()
+           for act in ACTIVATIONS}
+    return {"alpha": FINITE_K_ALPHA, "y": DENSE_Y, "curves": out}
+
+
+def plot_finite_k(data, ax):
+    """S(d) of the finite-K sign committee and K → ∞ (reads results only)."""
+    fk = data["finite_k"]
+    first = next(iter(fk["curves"].values()))
+    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    for i, K in enumerate(fk["K"]):
+        c = fk["curves"][f"sign K={K}"]
+        ax.plot(c["distance"], as_float(c["local_entropy"]), "o-", ms=3, color=f"C{i + 2}",
+                label=f"sign, K = {K}")
+    for i, act in enumerate(ACTIVATIONS):
+        c = fk["curves"][f"{act} K=inf"]
+        ax.plot(c["distance"], as_float(c["local_entropy"]), "-" if act == "sign" else "--",
+                color=f"C{i}", label=rf"{act}, $K\to\infty$")
+    return finish_local_entropy_axes(
+        ax, "distance $d$ from a typical solution",
+        rf"finite K (sign, QMC) vs $K\to\infty$, $\alpha$ = {fk['alpha']:g}", title_size=9,
+        legend_size=7)
+
+
+def plot_dense(data, ax):
+    """S_I(d) of the dense regions at y = DENSE_Y, sign vs ReLU (reads results only)."""
+    dn = data["dense"]
+    first = next(iter(dn["curves"].values()))
+    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    for i, act in enumerate(ACTIVATIONS):
+        c = dn["curves"][act]
+        ax.plot(c["distance"], as_float(c["local_entropy"]), "-", color=f"C{i}",
+                label=rf"{act}, $K\to\infty$, y = {dn['y']:g}")
+        neg = [(d, s) for d, s, e in zip(c["distance"], c["local_entropy"], c["external_entropy"])
+               if s is not None and e is not None and e < 0]
+        if neg:
+            ax.plot(*zip(*neg), ".", color=f"C{i}", ms=5)
+    ax.plot([], [], "k.", label=r"$\Sigma < 0$ (rare centres)")
+    return finish_local_entropy_axes(
+        ax, "distance $d$ from the centre of a dense region",
+        rf"dense regions (replicated measure), $\alpha$ = {dn['alpha']:g}", title_size=9,
+        legend_size=7)
 
 
 def plot_margin_references(data, ax):
@@ -118,14 +206,18 @@ def plot_committee_local_entropy(data, ax):
 def main(quick=False, outdir=None):
     data = compute(quick)
     if data.get("margin_references"):
-        fig, (ax, ax2) = new_figure(width=12, ncols=2)
-        plot_margin_references(data, ax2)
+        fig, axes = new_figure(width=12, height=8.8, ncols=2, nrows=2)
+        ax = axes[0, 0]
+        plot_margin_references(data, axes[0, 1])
+        plot_finite_k(data, axes[1, 0])
+        plot_dense(data, axes[1, 1])
     else:
         fig, ax = new_figure()
     plot_committee_local_entropy(data, ax)
     out = save(fig, data, outdir, "committee_local_entropy")
-    out["ok"] = all(c["success"] for c in data["curves"].values()) and all(
-        c["success"] for c in data.get("margin_references", {}).get("curves", {}).values())
+    others = [c for key in ("margin_references", "finite_k", "dense")
+              for c in data.get(key, {}).get("curves", {}).values()]
+    out["ok"] = all(c["success"] for c in list(data["curves"].values()) + others)
     out["relu_higher_at_small_d"] = all(v["relu_higher_everywhere"]
                                         for v in data["comparison"].values())
     return out

@@ -21,12 +21,15 @@ def output_dir(outdir=None) -> pathlib.Path:
     return d
 
 
-def new_figure(width=6.4, height=4.4, ncols=1, width_ratios=None):
-    """A constrained-layout Figure and its Axes (one row of ``ncols`` Axes if > 1)."""
+def new_figure(width=6.4, height=4.4, ncols=1, width_ratios=None, nrows=1):
+    """A constrained-layout Figure and its Axes: one Axes, a row of ``ncols`` Axes, or an
+    (nrows, ncols) array of Axes when ``nrows`` > 1."""
     fig = Figure(figsize=(width, height), layout="constrained")
-    if ncols == 1:
+    if ncols == 1 and nrows == 1:
         return fig, fig.add_subplot()
-    return fig, fig.subplots(1, ncols, width_ratios=width_ratios)
+    if nrows == 1:
+        return fig, fig.subplots(1, ncols, width_ratios=width_ratios)
+    return fig, fig.subplots(nrows, ncols, width_ratios=width_ratios, squeeze=False)
 
 
 def as_float(values):
