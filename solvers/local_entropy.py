@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -101,6 +101,13 @@ class LocalEntropyCurve:
     success : bool
     message : str
     seconds : float
+    quadrature_error : list of float or None
+        Models whose energetic term is a quasi-Monte Carlo estimate (finite-K tree
+        committees, ``meta["quadrature_alarm"]``): per converged point, the change of S
+        when the QMC points (and Gauss rules) are doubled; a point whose change exceeds
+        the model's alarm gets the status "quadrature_inaccurate" and no S. None
+        entries for the deterministic quadratures (their accuracy is checked against
+        independent routes in the tests) and for points that did not converge.
     """
 
     model: str
@@ -122,6 +129,7 @@ class LocalEntropyCurve:
     success: bool
     message: str
     seconds: float
+    quadrature_error: list = field(default_factory=list)
 
     def to_dict(self):
         return _jsonable(asdict(self))
@@ -387,11 +395,12 @@ def _check_distances(distances):
 
 
 def _make_curve(model, reference, controls, d, prior, names, status, S, res, xs, refsad,
-                d_typ, message, t0, spinodal=None, ext=None):
+                d_typ, message, t0, spinodal=None, ext=None, qerr=None):
     """The :class:`LocalEntropyCurve` of per-distance results (``d_typ`` None for dense
     references: no typical distance; isolation and monotonicity are then judged on all
     converged points)."""
     n = len(d)
+    qerr = [None] * n if qerr is None else qerr
     p_req = 1 - 2 * d
     conv = [i for i in range(n) if status[i] == "converged"]
     below = [i for i in conv if d_typ is None or d[i] <= d_typ]
@@ -416,7 +425,9 @@ def _make_curve(model, reference, controls, d, prior, names, status, S, res, xs,
         external_entropy=[float(ext[i]) if ext is not None and status[i] == "converged"
                           else None for i in range(n)],
         success=all(st == "converged" for st in status),
-        message=message, seconds=time.perf_counter() - t0)
+        message=message, seconds=time.perf_counter() - t0,
+        quadrature_error=[float(v) if v is not None and status[i] == "converged" else None
+                          for i, v in enumerate(qerr)])
 
 
 def _solve(m, c, guess, coarse=False):
@@ -1021,8 +1032,28 @@ def _committee_curve(model, options, controls, reference, distances, t0):
         status, S, res, xs = ["reference_failed"] * n, [None] * n, [None] * n, [None] * n
         spin, d_typ = None, float("nan")
         msg = f"the reference RS problem did not converge: {ref.message}"
+    qerr = _qmc_errors(m, base if ref.success else None, p_req, status, S, xs)
     return _make_curve(rs.free_energy.name, reference, dict(controls), d, prior, m.variables,
-                       status, S, res, xs, refsad, d_typ, msg, t0, spinodal=spin)
+                       status, S, res, xs, refsad, d_typ, msg, t0, spinodal=spin, qerr=qerr)
+
+
+def _qmc_errors(m, base, p_req, status, S, xs):
+    """Per point, |S(doubled QMC points and rules) − S| for models with a QMC energetic
+    term (``meta["quadrature_alarm"]``, finite-K committees); points above the alarm
+    become "quadrature_inaccurate" (``status`` is updated in place). None elsewhere."""
+    alarm = m.free_energy.meta.get("quadrature_alarm")
+    out = [None] * len(p_req)
+    if alarm is None or base is None:
+        return out
+    nodes = (2 * C.HERMITE_NODES, 2 * C.LEGENDRE_NODES)
+    for i, p in enumerate(p_req):
+        if status[i] != "converged":
+            continue
+        v2 = float(m.value(np.asarray(xs[i], float), {**base, "p": float(p)}, nodes=nodes))
+        out[i] = abs(v2 - S[i]) if math.isfinite(v2) else float("inf")
+        if not out[i] < alarm:
+            status[i] = "quadrature_inaccurate"
+    return out
 
 
 def _fp_point(m, x, c):

@@ -248,6 +248,12 @@ def test_quadrature_error_is_reported():
     assert f.status == "converged", f.message
     assert abs(f.free_entropy - c.local_entropy[0]) < 1e-10
     assert 0 < f.quadrature_error < 1e-3
+    # the curve carries it per point too: |S(2x points) − S|, of the order of the stated
+    # accuracy 5e-5 (measured 4e-7 here); the K = inf curve (deterministic rules) has None
+    assert 0 < c.quadrature_error[0] < 1e-4
+    w = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
+                      distances=[0.3], options={"K": "inf", "activation": "sign"})
+    assert w.quadrature_error == [None]
 
 
 # ----------------------------------------------------------------------------- curves
