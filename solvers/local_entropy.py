@@ -1415,15 +1415,20 @@ def _loss_param(loss):
 
 
 def _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
-    """Franz–Parisi curve around references drawn from the Gibbs measure of a loss.
+    """Franz–Parisi curve around references drawn from the Gibbs measure of a loss
+    (perceptrons, and K → ∞ committees with the loss on their output).
 
     Start: with the reference's RS saddle (q̃, q̂̃) and the constrained problem's
-    (q, q̂), the point q1 = q, t = p = √(q̃ q), q̂1 = q̂, t̂ = p̂ = √(q̂̃ q̂) — where both
-    residual variances vanish and Φ_FP = s_RS(α, κ) exactly — is the generalisation of
-    the typical point (exactly stationary when q̂̃ = q̂; otherwise the gradient there is
-    O(|q̂̃ - q̂|²)-small, ~1e-4, and the first Newton solve lands on the nearby saddle).
-    The reference is the RS Gibbs measure at inverse temperature ``beta_ref``; the
-    minimisers themselves (``beta_ref = inf``) are :func:`_loss_curve_zero_t`.
+    (q, q̂), the point q1 = q, t = p = p0 with Q(p0) = √(Q(q̃) Q(q)), q̂1 = q̂,
+    t̂ = p̂ = √(q̂̃ q̂) (Q the output-overlap map: the identity for perceptrons, so
+    p0 = √(q̃ q); the kernel overlap for committees). There the constrained output field
+    is √Q(q) z' exactly (its residual variance Q(q) − Q(t)²/Q(q̃) − (Q(p) −
+    Q(t))²/(1 − Q(q̃)) vanishes) and the entropic field is √q̂ z', so Φ_FP = s_RS(α)
+    exactly — the generalisation of the typical point (exactly stationary when q̂̃ = q̂;
+    otherwise the gradient there is O(|q̂̃ − q̂|²)-small, ~1e-4, and the first Newton
+    solve lands on the nearby saddle). The reference is the RS Gibbs measure at inverse
+    temperature ``beta_ref``; the minimisers themselves (``beta_ref = inf``, perceptrons)
+    are :func:`_loss_curve_zero_t`.
     """
     n = len(p_req)
     fail = [None] * n
@@ -1439,10 +1444,18 @@ def _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
                       f"an RS problem did not converge: {bad.message}")
     qt, qht = refsad["q_ref"], refsad["qhat_ref"]
     q, qh = own.order_parameters["q"], own.conjugates["qhat"]
-    p0 = math.sqrt(qt * q)
+    ch = rs.free_energy.meta["channel"]
+    if hasattr(ch, "output_overlap"):  # K → ∞ committee: p0 through the kernel map
+        from replica.committee import kernel_overlap
+
+        def Qn(u):
+            return float(kernel_overlap(ch.activation, u))  # SymPy at a number: exact
+        p0 = _inverse_overlap(ch.activation, math.sqrt(Qn(qt) * Qn(q)))
+    else:
+        p0 = math.sqrt(qt * q)
     x0 = np.array([q, p0, qh, math.sqrt(qht * qh), math.sqrt(qht * qh)])
-    base = {"alpha": a, "kappa": controls["kappa"], f"ref_{pname}": loss[1], "ref_beta": beta,
-            "q_ref": qt, "qhat_ref": qht}
+    base = {"alpha": a, f"ref_{pname}": loss[1], "ref_beta": beta, "q_ref": qt, "qhat_ref": qht,
+            **({"kappa": controls["kappa"]} if "kappa" in controls else {})}
     status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
     return result(status, S, res, xs, refsad, (1 - p0) / 2, msg, spinodal=spin)
 
@@ -1567,7 +1580,7 @@ def _committee_reference_curve(model, options, controls, reference, distances, t
     continued in p like the perceptron's. Loss: the reference is the committee with the
     Gibbs measure of the loss on its normalised output
     (:class:`replica.committee.WideCommitteeLossChannel`), the curve the Franz–Parisi
-    functional on the mapped overlaps (:func:`_committee_loss_curve`); ``dense:y=*``:
+    functional on the mapped overlaps (:func:`_loss_curve`); ``dense:y=*``:
     :func:`_committee_ystar_curve`. Finite K raises ParameterError naming ``K``;
     ``beta_ref = inf`` raises ParameterError naming ``beta_ref`` (not derived).
     """
@@ -1600,7 +1613,7 @@ def _committee_reference_curve(model, options, controls, reference, distances, t
         return _committee_ystar_curve(model, options, m, controls, d, p_req, result)
     if y_dense is not None:
         return _committee_dense_curve(m, controls, y_dense, d, p_req, result)
-    return _committee_loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result)
+    return _loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result)
 
 
 def _committee_dense_start(m, base, p0):
@@ -1688,37 +1701,3 @@ def _inverse_overlap(activation, v):
     return brentq(lambda u: float(f(u)) - v, 0.0, 1.0, xtol=1e-15, rtol=1e-15)
 
 
-def _committee_loss_curve(rs, ref_rs, m, controls, loss, beta, p_req, result):
-    """FP curve of a K → ∞ committee around references drawn from the Gibbs measure of a
-    loss on its output (finite ``beta_ref``).
-
-    Start (the committee version of :func:`_loss_curve`'s): with the reference's RS
-    saddle (q̃, q̂̃) and the committee's own (q, q̂), the point q1 = q, t = p = p0 with
-    Q(p0) = √(Q(q̃) Q(q)), q̂1 = q̂, t̂ = p̂ = √(q̂̃ q̂). There the constrained output
-    field is √Q(q) z' exactly (its residual variance Q(q) − Q(t)²/Q(q̃) − (Q(p) −
-    Q(t))²/(1 − Q(q̃)) vanishes) and the entropic field is √q̂ z', so Φ_FP = s_RS(α)
-    exactly; the gradient there is small (zero when the reference is the committee's
-    own measure), and Newton lands on the nearby saddle.
-    """
-    n = len(p_req)
-    fail = [None] * n
-    a, pname = controls["alpha"], _loss_param(loss[0])
-    ref = solve_saddle(ref_rs, {"alpha": a, pname: loss[1], "beta": beta})
-    refsad = {"q_ref": ref.order_parameters.get("q"), "qhat_ref": ref.conjugates.get("qhat"),
-              "entropy": ref.free_entropy, "loss": loss[0], pname: loss[1], "beta_ref": beta,
-              "status": ref.status}
-    own = solve_saddle(rs, controls)
-    if not (ref.success and own.success):
-        bad = ref if not ref.success else own
-        return result(["reference_failed"] * n, fail, fail, fail, refsad, float("nan"),
-                      f"an RS problem did not converge: {bad.message}")
-    act = rs.free_energy.meta["channel"].activation
-    from replica.committee import kernel_overlap
-    qt, qht = refsad["q_ref"], refsad["qhat_ref"]
-    q, qh = own.order_parameters["q"], own.conjugates["qhat"]
-    Qn = lambda u: float(kernel_overlap(act, u))  # noqa: E731 (SymPy at a number: exact)
-    p0 = _inverse_overlap(act, math.sqrt(Qn(qt) * Qn(q)))
-    x0 = np.array([q, p0, qh, math.sqrt(qht * qh), math.sqrt(qht * qh)])
-    base = {"alpha": a, f"ref_{pname}": loss[1], "ref_beta": beta, "q_ref": qt, "qhat_ref": qht}
-    status, S, res, xs, _, spin, msg = _march_both(m, base, p0, x0, p_req, _fp_point)
-    return result(status, S, res, xs, refsad, (1 - p0) / 2, msg, spinodal=spin)

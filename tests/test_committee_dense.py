@@ -209,7 +209,7 @@ def test_loss_start_point_is_the_committee_rs_entropy(loss_ce):
     with Q(p0) = √(Q(q̃)Q(q)), q̂1 = q̂, t̂ = p̂ = √(q̂̃ q̂) — (q̃, q̂̃) the reference's RS
     saddle (the committee with the loss on its output), (q, q̂) the committee's own —
     the constrained output field is √Q(q) z exactly and Φ_FP = s_RS(α) (derivation in
-    solvers.local_entropy._committee_loss_curve). p0 from the hand-written Q by
+    solvers.local_entropy._loss_curve). p0 from the hand-written Q by
     bisection. 1e-9: both RS saddles at the solver tolerance."""
     act, rs, ref, m = loss_ce
     import scipy.optimize
