@@ -22,9 +22,20 @@ stored when the output is positive:
 
 The margin on the output is 0 in the ``tree-committee`` / ``binary-tree-committee``
 families (no ``kappa`` control). The ``*-tree-committee-margin`` families add a margin
-control ``kappa`` on the normalised output, for K → ∞ only
-(:class:`WideCommitteeChannel`); at finite K the sign output takes the discrete
-values :math:`(2j-K)/\sqrt K`, and the margin is not implemented there.
+control ``kappa`` on the normalised output. K → ∞: :class:`WideCommitteeChannel`.
+Finite K, sign units (odd K ≥ 3): the normalised output is :math:`(2j-K)/\sqrt K`, j the
+number of positive hidden units (its K → ∞ limit is the Gaussian output of the K = inf
+margin channel), so the margin condition :math:`(2j-K)/\sqrt K > \kappa` is the count
+threshold :math:`j \ge m(\kappa) = \lfloor (K+\kappa\sqrt K)/2\rfloor + 1` (κ = 0: the
+majority (K+1)/2); :class:`SignCommitteeLogZ` and its companions take κ as an optional
+last argument. m(κ) is piecewise constant, so at finite K every quantity, e.g. α_c(κ),
+is a staircase in κ, which approaches the K = inf curve as K grows. κ < −√K (m ≤ 0:
+every output satisfies it) and κ ≥ √K (m > K: none does) are errors naming kappa.
+K = 1 has output ±1, whose margin is not the perceptron's field margin: the margin
+families need odd K ≥ 3 (or inf); the perceptron's field margin is the
+``binary-perceptron`` / ``spherical-perceptron`` models. ReLU units at finite K have no
+margin: their contour integral (:class:`ReluCommitteeLogZ`) would need a shifted
+threshold, not done.
 
 Replica-symmetric free entropy (overlap q equal on all branches, α = P/N):
 
@@ -177,11 +188,17 @@ _QARG = sp.Symbol("q_kernel", real=True)
 
 class SignCommitteeLogZ(sp.Function):
     r"""n-th q-derivative of :math:`\mathbb{E}_{z\in\mathbb{R}^K}\ln\mathcal Z_K(q; z)` for the
-    sign tree committee (majority of K odd sign units, output margin 0).
+    sign tree committee (majority of K odd sign units, output margin 0; or output margin κ).
 
-    Arguments ``(q, K, n)`` with K (odd ≥ 3) and n (0, 1, 2) integers. Given z, each unit
-    is positive independently with :math:`p_l = H(-a z_l)`, :math:`a = \sqrt{q/(1-q)}`,
-    and :math:`\mathcal Z_K` is the Poisson-binomial tail P(#positive ≥ (K+1)/2).
+    Arguments ``(q, K, n)`` or ``(q, K, n, kappa)`` with K (odd ≥ 3) and n (0, 1, 2)
+    integers. Given z, each unit is positive independently with :math:`p_l = H(-a z_l)`,
+    :math:`a = \sqrt{q/(1-q)}`, and :math:`\mathcal Z_K` is the Poisson-binomial tail
+    P(#positive ≥ m), m = (K+1)/2 without ``kappa``. With ``kappa`` (the output margin on
+    the normalised output :math:`(2j-K)/\sqrt K`, module docstring) the threshold is
+    :math:`m(\kappa) = \lfloor (K+\kappa\sqrt K)/2\rfloor + 1`, computed numerically by
+    :func:`solvers.committee.margin_threshold` (κ = 0 gives the same numbers as the
+    3-argument node). The node is piecewise constant in κ: its κ-derivative is 0
+    (``fdiff``), exact between the steps m(κ) and meaningless on them.
 
     Derivatives. With :math:`\rho_l = p_l/(1-p_l)` the odds, :math:`\mathcal Z_K =
     \prod_l(1-p_l)\,\sum_{j\ge m} e_j(\rho)` (elementary symmetric polynomials), and
@@ -197,59 +214,79 @@ class SignCommitteeLogZ(sp.Function):
     equations and the Hessian are derived by the ordinary symbolic machinery.
     """
 
-    nargs = 3
+    nargs = (3, 4)
     is_real = True
 
     @classmethod
-    def eval(cls, q, K, n):
+    def eval(cls, q, K, n, kappa=None):
         for name, v in (("K", K), ("n", n)):
             if not (v.is_Integer and v >= 0):
                 raise ValueError(f"SignCommitteeLogZ: {name} must be a non-negative integer, got {v}")
         if K < 3 or K % 2 == 0:
             raise ValueError(f"SignCommitteeLogZ: K must be odd and ≥ 3 (K = 1 is the perceptron), got {K}")
+        if kappa is not None and kappa.is_Number:
+            _check_kappa(K, kappa)
         return None
 
     def fdiff(self, argindex=1):
+        if argindex == 4 and len(self.args) == 4:
+            return sp.S.Zero  # piecewise constant in κ (the threshold m(κ) is integer)
         if argindex != 1:
             raise sp.ArgumentIndexError(self, argindex)
-        q, K, n = self.args
-        return SignCommitteeLogZ(q, K, n + 1)
+        q, K, n = self.args[:3]
+        return SignCommitteeLogZ(q, K, n + 1, *self.args[3:])
 
     def q_to_one_leading(self, eps):
         r"""Leading behaviour at q = 1 − ε: :math:`-C_K/(2ε)` for n = 0 (module docstring)."""
-        q, K, n = self.args
+        q, K, n = self.args[:3]
         if n != 0:
             raise NotImplementedError("q → 1 limit of derivative nodes")
-        return -SignCommitteeMinCost(K) / (2 * eps)
+        return -SignCommitteeMinCost(K, *self.args[3:]) / (2 * eps)
 
     def _latex(self, printer, exp=None):
-        q, K, n = self.args
+        q, K, n = self.args[:3]
         body = r"\mathbb{E}_{z\in\mathbb{R}^{%s}}\ln\mathcal{Z}_{%s}(%s)" % (K, K, printer._print(q))
+        if len(self.args) == 4:
+            body = r"\mathbb{E}_{z\in\mathbb{R}^{%s}}\ln\mathcal{Z}_{%s}(%s; %s)" % (
+                K, K, printer._print(q), printer._print(self.args[3]))
         if n:
             body = r"\partial_{%s}^{%s}%s" % (printer._print(q), n, body)
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
 class SignCommitteeMinCost(sp.Function):
-    r""":math:`\mathbb{E}\,C_K`, C_K = sum of the m = (K+1)/2 smallest of :math:`(z_l^-)^2`.
+    r""":math:`\mathbb{E}\,C_K`, C_K = sum of the m = (K+1)/2 smallest of :math:`(z_l^-)^2`
+    (argument ``(K,)``), or of the m(κ) smallest with the output margin (arguments
+    ``(K, kappa)``, threshold of :class:`SignCommitteeLogZ`).
 
     Order statistics: :math:`\mathbb{E}\,a_{(i)} = \int_0^\infty P(a_{(i)} > t)\,dt` and
     :math:`P(a_{(i)} > t) = \sum_{j<i}\binom Kj \Phi(s)^j H(s)^{K-j}` with :math:`t = s^2`,
     so :math:`\mathbb{E}\,C_K = \int_0^\infty ds\, 2s \sum_{j=0}^{m-1}(m-j)\binom Kj
     \Phi(s)^j H(s)^{K-j}`; :meth:`as_average` writes it as a truncated Gaussian average
-    that :mod:`solvers.codegen` compiles like any other (NumPy and mpmath).
+    that :mod:`solvers.codegen` compiles like any other (NumPy and mpmath). With
+    ``kappa`` (a control symbol: m is not known symbolically) the node stays opaque
+    (:meth:`as_average` returns it unchanged) and is printed as
+    :func:`solvers.committee.sign_min_cost`, the same 1-D integral with m(κ) computed
+    numerically. Unanimity (m = K): E C = K/2, so the spherical α_c = 2/K.
     """
 
-    nargs = 1
+    nargs = (1, 2)
     is_real = True
 
     @classmethod
-    def eval(cls, K):
+    def eval(cls, K, kappa=None):
         if not (K.is_Integer and K >= 1 and K % 2 == 1):
             raise ValueError(f"SignCommitteeMinCost: K must be an odd positive integer, got {K}")
+        if kappa is not None and kappa.is_Number:
+            _check_kappa(K, kappa)
         return None
 
+    def fdiff(self, argindex=1):
+        return sp.S.Zero  # piecewise constant in κ (K is an integer)
+
     def as_average(self):
+        if len(self.args) == 2:
+            return self
         (K,) = self.args
         m = (K + 1) // 2
         s = sp.Symbol("s_cost", real=True)
@@ -320,7 +357,9 @@ class ReluCommitteeMinCost(sp.Function):
 
 class SignCommitteeReplicon(sp.Function):
     r"""Channel factor :math:`\gamma_{out}(q)` of the de Almeida–Thouless replicon of the
-    sign tree committee at finite K (odd ≥ 3): arguments ``(q, K)``; evaluated by
+    sign tree committee at finite K (odd ≥ 3): arguments ``(q, K)``, or ``(q, K, kappa)``
+    with the output margin (count threshold m(κ) of :class:`SignCommitteeLogZ` in place of
+    (K+1)/2 below: the derivation holds for any threshold 1 ≤ m ≤ K); evaluated by
     :func:`solvers.committee.sign_replicon`. Derived here (the K = 1 and K → ∞ limits
     below are the checks; no paper formula was found to compare with).
 
@@ -409,13 +448,15 @@ class SignCommitteeReplicon(sp.Function):
     Finite-K ReLU committees have no such node (their rs_gamma_out is None).
     """
 
-    nargs = 2
+    nargs = (2, 3)
     is_real = True
 
     @classmethod
-    def eval(cls, q, K):
+    def eval(cls, q, K, kappa=None):
         if not (K.is_Integer and K >= 3 and K % 2 == 1):
             raise ValueError(f"SignCommitteeReplicon: K must be an odd integer ≥ 3, got {K}")
+        if kappa is not None and kappa.is_Number:
+            _check_kappa(K, kappa)
         return None
 
     def fdiff(self, argindex=1):
@@ -423,24 +464,47 @@ class SignCommitteeReplicon(sp.Function):
                                   "is not needed by the solvers and not implemented")
 
     def _latex(self, printer, exp=None):
-        q, K = self.args
+        q, K = self.args[:2]
         body = r"\mathbb{E}_{z}\|\nabla^2_\omega\ln\mathcal{Z}_{%s}(%s)\|_F^2" % (
             printer._print(K), printer._print(q))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
 class TreeCommitteeChannel(Channel):
-    """Finite-K tree committee, output margin 0 (module docstring).
+    r"""Finite-K tree committee, output margin 0 or κ (module docstring).
 
     K = 1 (sign) is the margin channel at κ = 0 (ordinary 1-D quadrature); K ≥ 3 (sign)
     uses the node :class:`SignCommitteeLogZ`, K ≥ 2 (ReLU) :class:`ReluCommitteeLogZ`.
+
+    ``kappa``: None (output margin 0), or the name of the margin control (``"kappa"``)
+    on the normalised output :math:`(2j-K)/\sqrt K`: sign units, odd K ≥ 3 only (the
+    count threshold m(κ) of :class:`SignCommitteeLogZ`; K = 1 and ReLU units raise
+    ValueError naming K).
     """
 
     name = "tree-committee"
     source = _BHS + ", eq. (2.9)"
 
-    def __init__(self, K, activation="sign"):
+    def __init__(self, K, activation="sign", kappa=None):
         self.K, self.activation = validate_committee(K, activation)
+        self.kappa = None
+        if kappa is not None:
+            if self.activation != "sign":
+                raise ValueError(f"K: the output margin kappa at finite K is implemented for sign units "
+                                 f"only (ReLU: the contour integral would need a shifted threshold, not "
+                                 f"done); use K = inf, got K = {self.K}")
+            if self.K == 1:
+                raise ValueError("K: the output margin of the K = 1 committee (output ±1) is not the "
+                                 "perceptron's field margin; use odd K >= 3 or inf here, or "
+                                 "binary-perceptron / spherical-perceptron for a field margin, got K = 1")
+            self.kappa = margin_control(kappa, "margin on the normalised committee output "
+                                               "(2j - K)/sqrt(K), -sqrt(K) <= kappa < sqrt(K)")
+
+    def controls(self):
+        return () if self.kappa is None else (self.kappa,)
+
+    def _extra(self):
+        return () if self.kappa is None else (self.kappa,)
 
     def log_partition(self, omega, V):
         if self.K == 1:
@@ -455,6 +519,9 @@ class TreeCommitteeChannel(Channel):
         ReLU units at finite K and other references raise ValueError naming them."""
         if self.K == 1:
             return None
+        if self.kappa is not None:
+            raise ValueError("kappa: the finite-K committee's Franz–Parisi term is derived for the "
+                             "majority threshold (output margin 0) only; use the family without -margin")
         if self.activation != "sign":
             raise ValueError(f"K: the Franz–Parisi term of the finite-K committee is derived for "
                              f"sign units only; ReLU units need K = inf, got K = {self.K}")
@@ -479,7 +546,7 @@ class TreeCommitteeChannel(Channel):
             return GaussianAverage(LogH(-sp.sqrt(q) * z / sp.sqrt(1 - q)), z)
         if self.activation == "relu":
             return ReluCommitteeLogZ(q, self.K, 0)
-        return SignCommitteeLogZ(q, self.K, 0)
+        return SignCommitteeLogZ(q, self.K, 0, *self._extra())
 
     def rs_gamma_out(self, q, z):
         """Channel factor of the AT replicon, or None when not available."""
@@ -487,7 +554,7 @@ class TreeCommitteeChannel(Channel):
             d2 = sp.diff(LogH(-sp.Symbol("w") / sp.sqrt(1 - q)), sp.Symbol("w"), 2)
             return GaussianAverage(d2.subs(sp.Symbol("w"), sp.sqrt(q) * z)**2, z)
         if self.activation == "sign":
-            return SignCommitteeReplicon(q, self.K)
+            return SignCommitteeReplicon(q, self.K, *self._extra())
         return None  # finite-K ReLU: not derived (SignCommitteeReplicon docstring)
 
 
@@ -613,6 +680,16 @@ class WideCommitteeLossChannel(LossChannel):
         return None
 
 
+def _check_kappa(K, kappa):
+    """A numeric output margin must give a count threshold 1 ≤ m(κ) ≤ K (module
+    docstring): ValueError naming kappa otherwise (early check; the numerics,
+    :func:`solvers.committee.margin_threshold`, decide at the steps)."""
+    x = (float(K) + float(kappa) * float(K) ** 0.5) / 2
+    if x < -1e-12 or x >= float(K) - 1e-12 * float(K):
+        raise ValueError(f"kappa: the output margin of the K = {K} committee needs "
+                         f"-sqrt(K) <= kappa < sqrt(K) (count threshold 1 <= m <= K), got {kappa}")
+
+
 def validate_committee(K, activation):
     """Check (K, activation); returns (K as int or inf, activation). Raises ValueError
     naming the parameter (the solvers turn it into a ParameterError)."""
@@ -638,14 +715,13 @@ def validate_committee(K, activation):
 
 def committee_channel(K, activation, margin=False):
     """The channel for (K, activation): finite K or K = inf; ``margin``: with the output
-    margin control ``kappa`` (K = inf only; ValueError naming K otherwise)."""
+    margin control ``kappa`` (K = inf, or sign units at odd K ≥ 3: the count threshold
+    m(κ) of :class:`SignCommitteeLogZ`; ValueError naming K for K = 1 and for ReLU units
+    at finite K)."""
     K, activation = validate_committee(K, activation)
     if K == float("inf"):
         return WideCommitteeChannel(activation, "kappa" if margin else None)
-    if margin:
-        raise ValueError(f"K: the output margin kappa is implemented for K = inf only "
-                         f"(finite K has margin 0: use the family without -margin), got K = {K}")
-    return TreeCommitteeChannel(K, activation)
+    return TreeCommitteeChannel(K, activation, "kappa" if margin else None)
 
 
 def tree_committee(prior, K, activation, name=None, margin=False):
@@ -661,8 +737,8 @@ def tree_committee(prior, K, activation, name=None, margin=False):
     name : str, optional
         Family name (the model is named ``name[K=..,activation=..]``).
     margin : bool
-        Add the output margin control ``kappa`` (:class:`WideCommitteeChannel`;
-        K = inf only).
+        Add the output margin control ``kappa`` (:class:`WideCommitteeChannel` at
+        K = inf; sign units at odd K ≥ 3, :class:`TreeCommitteeChannel`).
 
     Examples
     --------

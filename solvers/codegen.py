@@ -96,8 +96,11 @@ class _NumpyPrinter(SciPyPrinter):
 
 
 def _print_committee_node(self, e):
-    """Tree-committee K-field averages (replica.committee) -> solvers.committee."""
-    q, K, n = e.args
+    """Tree-committee K-field averages (replica.committee) -> solvers.committee (the
+    optional 4th argument: the output margin κ, a control)."""
+    q, K, n = e.args[:3]
+    if len(e.args) == 4:
+        return "_cm.sign_logz(%s, %d, %d, %s)" % (self._print(q), int(K), int(n), self._print(e.args[3]))
     return "_cm.sign_logz(%s, %d, %d)" % (self._print(q), int(K), int(n))
 
 
@@ -108,8 +111,11 @@ _NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%
 # finite-K sign committee, Franz–Parisi term (replica.committee_fp) -> solvers.committee_fp
 _NumpyPrinter._print_SignCommitteeFPLogZ = lambda self, e: "_cmfp.sign_fp_logz(%s, %s)" % (
     ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
-_NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d)" % (
-    self._print(e.args[0]), int(e.args[1]))
+_NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d%s)" % (
+    self._print(e.args[0]), int(e.args[1]), "".join(", " + self._print(a) for a in e.args[2:]))
+# with the output margin κ (2 arguments) the min-cost stays opaque (m(κ) is numeric)
+_NumpyPrinter._print_SignCommitteeMinCost = lambda self, e: "_cm.sign_min_cost(%d%s)" % (
+    int(e.args[0]), "".join(", " + self._print(a) for a in e.args[1:]))
 
 
 def _prox_printer(alias, impl):

@@ -151,7 +151,7 @@ from scipy.stats import qmc
 
 from . import constants as C
 
-__all__ = ["sign_logz", "sign_logz_stderr", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
+__all__ = ["sign_logz", "sign_logz_stderr", "sign_min_cost", "margin_threshold", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
            "relu_logz_stderr", "points_scale", "qmc_points", "sign_replicon", "sign_replicon_parts"]
 
 _STATE = threading.local()
@@ -248,12 +248,13 @@ def _one_d_rule(a):
     return x, wts
 
 
-def _per_a(a, z):
+def _per_a(a, z, m=None):
     """E over the last unit (1-D quadrature) of ln P(# ≥ m | z) and its first two
-    a-derivatives, for every row of z (shape (M, K-1): the other units)."""
+    a-derivatives, for every row of z (shape (M, K-1): the other units); m is the count
+    threshold (1 ≤ m ≤ K; default the majority (K+1)/2, :func:`margin_threshold`)."""
     M, K1 = z.shape
     K = K1 + 1
-    m = (K + 1) // 2
+    m = (K + 1) // 2 if m is None else int(m)
     _, (lq, gq, hq), (lrho, grho, hrho) = _unit_terms(a, z)
     zero = np.zeros(M)
     ninf = np.full(M, -np.inf)
@@ -286,15 +287,20 @@ def _per_a(a, z):
     # control variate: the min-cost C(z) (sum of the m smallest (z_l^-)^2), whose exact
     # mean is a 1-D integral, over the same points and the same last-unit rule
     bs = np.sort(np.maximum(-z, 0.0)**2, axis=1)
-    cv = bs[:, :m - 1].sum(axis=1) + np.minimum(np.maximum(-x, 0.0)**2, bs[:, m - 1:m]) @ w
+    # the m-th smallest cost of the K units is min(last unit's, m-th of the others); at
+    # m = K (unanimity) the others have no m-th: every cost counts
+    kth = bs[:, m - 1:m] if m <= K1 else np.full((M, 1), np.inf)
+    cv = bs[:, :m - 1].sum(axis=1) + np.minimum(np.maximum(-x, 0.0)**2, kth) @ w
     return val, d1, d2, cv
 
 
 @functools.lru_cache(maxsize=64)
-def _min_cost_exact(K):
-    """E C_K = ∫_0^∞ ds 2s Σ_{j<m} (m-j) C(K,j) Φ(s)^j H(s)^{K-j} (replica.committee.
-    SignCommitteeMinCost; here for the control variate), Gauss–Legendre on [0, 12]."""
-    m = (K + 1) // 2
+def _min_cost_exact(K, m=None):
+    """E C_K = ∫_0^∞ ds 2s Σ_{j<m} (m-j) C(K,j) Φ(s)^j H(s)^{K-j}, C_K the sum of the m
+    smallest (z_l⁻)² (replica.committee.SignCommitteeMinCost; here for the control
+    variate and :func:`sign_min_cost`), Gauss–Legendre on [0, 12]; m defaults to the
+    majority (K+1)/2."""
+    m = (K + 1) // 2 if m is None else int(m)
     t, wt = np.polynomial.legendre.leggauss(60)
     br = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0])
     lo, hi = br[:-1, None], br[1:, None]
@@ -312,10 +318,12 @@ _CACHE = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _evaluate(q, K):
-    """(F, F', F'', stderr of F) at scalar q (derivatives in q), cached."""
+def _evaluate(q, K, m=None):
+    """(F, F', F'', stderr of F) at scalar q (derivatives in q), cached; m the count
+    threshold (default the majority, margin κ = 0)."""
     n = _n_points(K)
-    key = (float(q), int(K), n)
+    m = (int(K) + 1) // 2 if m is None else int(m)
+    key = (float(q), int(K), n, m)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -327,11 +335,11 @@ def _evaluate(q, K):
         a = math.sqrt(q / (1.0 - q))
         a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
         a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
-        v, d1, d2, cv = _per_a(a, z.reshape(-1, K - 1))
+        v, d1, d2, cv = _per_a(a, z.reshape(-1, K - 1), m)
         # F = mean(ln P) + (a²/2)(mean(C) - E C): ln P ≃ -(a²/2) C(z) + O(ln a) as
         # q -> 1, so the control variate removes the growing part of the variance
         # (error 2e-3 -> 3e-5 at q = 0.99, K = 3); (a²)' = 1/(1-q)², (a²)'' = 2/(1-q)³
-        dc = cv - _min_cost_exact(int(K))
+        dc = cv - _min_cost_exact(int(K), m)
         b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
         vals = v + b0 * dc
         means = vals.reshape(R, -1).mean(axis=1)
@@ -363,14 +371,87 @@ def _per_q(evaluate, q, K, n):
     return out.reshape(q.shape)
 
 
-def sign_logz(q, K, n):
-    """n-th q-derivative of F_K(q) (module docstring); vectorised over ``q``."""
-    return _per_q(_evaluate, q, int(K), int(n))
+def margin_threshold(K, kappa):
+    r"""Count threshold m(κ) of the output margin κ at finite K (sign units).
+
+    The normalised output is :math:`(2j-K)/\sqrt K`, j the number of positive hidden
+    units (:class:`replica.committee.SignCommitteeLogZ`), so the pattern is stored when
+    :math:`(2j-K)/\sqrt K > \kappa`, i.e. :math:`j \ge m(\kappa) = \lfloor(K +
+    \kappa\sqrt K)/2\rfloor + 1` (κ = 0, K odd: the majority (K+1)/2). A value of
+    (K + κ√K)/2 within ``COMMITTEE_MARGIN_STEP_TOL`` (relative) of an integer is taken
+    as that integer (κ exactly at a step, e.g. 1/√3 at K = 3, up to rounding: the
+    inequality is strict there, so m jumps). Raises ParameterError naming ``kappa``
+    when m ≤ 0 (κ < −√K: every output satisfies the margin) or m > K (κ ≥ √K: none does),
+    or κ is not finite.
+
+    >>> margin_threshold(3, 0.0), margin_threshold(3, 0.6), margin_threshold(3, -0.6)
+    (2, 3, 1)
+    >>> margin_threshold(3, 1 / 3**0.5), margin_threshold(25, 0.3)
+    (3, 14)
+    """
+    from .errors import ParameterError
+    K, kappa = int(K), float(kappa)
+    if not math.isfinite(kappa):
+        raise ParameterError("kappa", f"the output margin kappa must be finite, got {kappa}")
+    x = 0.5 * (K + kappa * math.sqrt(K))
+    r = round(x)
+    if abs(x - r) <= C.COMMITTEE_MARGIN_STEP_TOL * max(1.0, abs(x)):
+        x = float(r)
+    m = math.floor(x) + 1
+    if m <= 0:
+        raise ParameterError("kappa", f"kappa = {kappa} < -sqrt(K) = {-math.sqrt(K):.6g}: every output "
+                                      f"(2j - K)/sqrt(K) >= -sqrt(K) satisfies the margin (K = {K})")
+    if m > K:
+        raise ParameterError("kappa", f"kappa = {kappa} >= sqrt(K) = {math.sqrt(K):.6g}: no output "
+                                      f"(2j - K)/sqrt(K) <= sqrt(K) exceeds the margin (K = {K})")
+    return m
 
 
-def sign_logz_stderr(q, K):
+def _per_q_kappa(evaluate, q, K, n, kappa):
+    """``evaluate(q_i, K, m(κ_i))[n]`` over ``q`` and ``kappa`` broadcast together, once per
+    distinct (q, m) (a scan over κ passes an array of margins)."""
+    if n > 2:
+        raise NotImplementedError("derivatives of order > 2 of the committee average")
+    q, kap = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(kappa, dtype=float))
+    ms = {}
+    vals = {}
+    out = np.empty(q.shape)
+    for idx, (qi, ki) in enumerate(zip(q.ravel(), kap.ravel())):
+        if ki not in ms:
+            ms[ki] = margin_threshold(K, ki)
+        key = (qi, ms[ki])
+        if key not in vals:
+            vals[key] = evaluate(qi, K, ms[ki])[n]
+        out.flat[idx] = vals[key]
+    return out
+
+
+def sign_logz(q, K, n, kappa=None):
+    """n-th q-derivative of F_K(q) (module docstring); vectorised over ``q``. ``kappa``
+    (scalar or array, broadcast with ``q``): the output margin, i.e. the count threshold
+    :func:`margin_threshold` instead of the majority; None is the margin-0 node (the
+    same numbers as κ = 0)."""
+    if kappa is None:
+        return _per_q(_evaluate, q, int(K), int(n))
+    return _per_q_kappa(_evaluate, q, int(K), int(n), kappa)
+
+
+def sign_logz_stderr(q, K, kappa=None):
     """Standard error of the QMC estimate of F_K(q) across the independent scramblings."""
-    return _evaluate(float(q), int(K))[3]
+    m = None if kappa is None else margin_threshold(K, kappa)
+    return _evaluate(float(q), int(K), m)[3]
+
+
+def sign_min_cost(K, kappa=None):
+    r""":math:`\mathbb{E}\,C_K`, the sum of the m(κ) smallest (z_l⁻)² (the q → 1 coefficient
+    of F_K: :class:`replica.committee.SignCommitteeMinCost`); vectorised over ``kappa``."""
+    if kappa is None:
+        return _min_cost_exact(int(K))
+    kap = np.asarray(kappa, dtype=float)
+    out = np.empty(kap.shape)
+    for idx, ki in enumerate(kap.ravel()):
+        out.flat[idx] = _min_cost_exact(int(K), margin_threshold(K, ki))
+    return out if out.ndim else float(out)
 
 
 # --------------------------------------------------------------------------- ReLU, q -> 1
@@ -862,7 +943,9 @@ def _leave_one_out(lp, lq, m):
         for k in range(m - 1, 0, -1):
             stail[k] = np.logaddexp(stail[k + 1], SL[k])
         e1[..., l] = np.logaddexp.reduce([PL[i] + SL[m - 1 - i] for i in range(m)], axis=0)
-        e2[..., l] = np.logaddexp.reduce([PL[i] + SL[m - 2 - i] for i in range(m - 1)], axis=0)
+        # m = 1 (output margin below −1/√3 at K = 3): P(N = m − 2 = −1) = 0
+        e2[..., l] = (np.logaddexp.reduce([PL[i] + SL[m - 2 - i] for i in range(m - 1)], axis=0)
+                      if m >= 2 else -np.inf)
         t0[..., l] = np.logaddexp.reduce([PT] + [PL[i] + stail[m - i] for i in range(m)], axis=0)
     return e2, e1, t0
 
@@ -916,31 +999,32 @@ def _ridge_rule(a, r, width):
     return x, wts
 
 
-def _replicon_per_point(a, sig, z):
+def _replicon_per_point(a, sig, z, m=None):
     r"""Per QMC point (rows of z, the first K − 1 fields): the last unit's
     :math:`\mathbb{E}_{z_K}(\partial^2_K\ln\mathcal Z)^2` and, for every other unit l,
     :math:`\mathbb{E}_{z_K}(\partial_l\partial_K\ln\mathcal Z)^2` (1-D rule in z_K:
     :func:`_one_d_rule`, refined around the row's rank-exchange ridge where it is sharp,
-    :func:`_ridge`). Returns (A_K, B_lK) with shapes (M,), (M, K−1)."""
+    :func:`_ridge`); m the count threshold (default the majority). Returns (A_K, B_lK)
+    with shapes (M,), (M, K−1)."""
     M, K1 = z.shape
-    m = (K1 + 2) // 2
+    m = (K1 + 2) // 2 if m is None else int(m)
     r, width, sharp = _ridge(a, z, m)
     AK, BlK = np.empty(M), np.empty((M, K1))
     i = np.nonzero(~sharp)[0]
     if len(i):
-        AK[i], BlK[i] = _replicon_rows(a, sig, z[i], *_one_d_rule(a))
+        AK[i], BlK[i] = _replicon_rows(a, sig, z[i], *_one_d_rule(a), m=m)
     i = np.nonzero(sharp)[0]
     if len(i):
-        AK[i], BlK[i] = _replicon_rows(a, sig, z[i], *_ridge_rule(a, r[i], width[i]))
+        AK[i], BlK[i] = _replicon_rows(a, sig, z[i], *_ridge_rule(a, r[i], width[i]), m=m)
     return AK, BlK
 
 
-def _replicon_rows(a, sig, z, x, w):
+def _replicon_rows(a, sig, z, x, w, m=None):
     """:func:`_replicon_per_point` on the rows z with the last-unit rule (x, w), shaped
     (nodes,) (shared) or (rows, nodes)."""
     M, K1 = z.shape
     K = K1 + 1
-    m = (K + 1) // 2
+    m = (K + 1) // 2 if m is None else int(m)
     u = a * z
     lp, lq = log_ndtr(u), log_ndtr(-u)
     lphi = -0.5 * u * u - _LOG_SQRT_2PI - math.log(sig)     # ln(φ(u_l)/σ)
@@ -972,10 +1056,12 @@ def _replicon_rows(a, sig, z, x, w):
 _REPLICON_CACHE = {}
 
 
-def _replicon_evaluate(q, K):
-    """(γ_out, A, B, stderr of γ_out) of the sign committee at scalar q, cached."""
+def _replicon_evaluate(q, K, m=None):
+    """(γ_out, A, B, stderr of γ_out) of the sign committee at scalar q, cached; m the
+    count threshold (default the majority)."""
     n = _n_points(K)
-    key = (float(q), int(K), n)
+    m = (int(K) + 1) // 2 if m is None else int(m)
+    key = (float(q), int(K), n, m)
     with _CACHE_LOCK:
         if key in _REPLICON_CACHE:
             return _REPLICON_CACHE[key]
@@ -993,7 +1079,7 @@ def _replicon_evaluate(q, K):
         step = max(1, C.COMMITTEE_REPLICON_CHUNK // K)
         A_pt, B_pt = np.empty(len(zf)), np.empty(len(zf))
         for s0 in range(0, len(zf), step):
-            AK, Bl = _replicon_per_point(a, sig, zf[s0:s0 + step])
+            AK, Bl = _replicon_per_point(a, sig, zf[s0:s0 + step], m)
             # unit symmetry: A from the last unit (exact in its own field: the QMC
             # units' (∂²_l ln Z)² are sharp in z_l and 40x noisier at K = 3, q = 0.5),
             # B as the mean over the K − 1 pairs (l, K)
@@ -1010,15 +1096,19 @@ def _replicon_evaluate(q, K):
     return out
 
 
-def sign_replicon(q, K):
+def sign_replicon(q, K, kappa=None):
     r"""Channel factor :math:`\gamma_{out} = K\,[A + (K-1)B]` of the AT replicon of the
     sign tree committee (:class:`replica.committee.SignCommitteeReplicon`), vectorised
-    over ``q``; :func:`sign_replicon_parts` gives A, B and the standard error."""
-    return _per_q(_replicon_evaluate, q, int(K), 0)
+    over ``q`` (and ``kappa``, the output margin: count threshold
+    :func:`margin_threshold`; None = majority); :func:`sign_replicon_parts` gives A, B
+    and the standard error."""
+    if kappa is None:
+        return _per_q(_replicon_evaluate, q, int(K), 0)
+    return _per_q_kappa(_replicon_evaluate, q, int(K), 0, kappa)
 
 
-def sign_replicon_parts(q, K):
+def sign_replicon_parts(q, K, kappa=None):
     """(γ_out, A, B, stderr of γ_out) at scalar q: :math:`A = \\mathbb{E}(\\partial^2_{\\omega_1}
     \\ln\\mathcal Z_K)^2`, :math:`B = \\mathbb{E}(\\partial_{\\omega_1}\\partial_{\\omega_2}
     \\ln\\mathcal Z_K)^2`, stderr from the spread of the scramblings."""
-    return _replicon_evaluate(float(q), int(K))
+    return _replicon_evaluate(float(q), int(K), None if kappa is None else margin_threshold(K, kappa))

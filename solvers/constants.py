@@ -253,6 +253,10 @@ COMMITTEE_QMC_POINTS = 2**12
 COMMITTEE_QMC_POINTS_LARGE_K = 2**11
 COMMITTEE_QMC_RANDOMIZATIONS = 4
 COMMITTEE_QMC_SEED = 20190417
+#: Output margin at finite K (solvers.committee.margin_threshold): (K + κ√K)/2 within
+#: this relative distance of an integer is taken as that integer, so κ given at a step
+#: of the staircase m(κ) (e.g. 1/√3 at K = 3, not exact in floating point) lands on it.
+COMMITTEE_MARGIN_STEP_TOL = 1e-12
 
 #: Scans (solvers.scan / solvers.batch): budget of the damped fixed point that
 #: rescues a point where Newton from the neighbour's solution failed (from the cold
