@@ -812,3 +812,162 @@ def test_replicon_q_to_one_asymptote_k5():
     g, A, B, err = cm.sign_replicon_parts(1 - eps, K)
     assert err < 2e-3 * g
     assert abs(g * eps**3 / cK - 1) < 5e-3
+
+
+# ----------------------------------------------------------------------------- output margin, finite K
+# The -margin families at finite K (sign units): the pattern is stored when the normalised
+# output (2j − K)/√K exceeds κ, i.e. j ≥ m(κ) = ⌊(K + κ√K)/2⌋ + 1 (replica.committee).
+MARGIN_K3 = dict(K=3, activation="sign")
+
+
+def _perceptron_F(q, n=200):
+    """E_z ln Φ(a z), a = √(q/(1−q)) (the perceptron's energetic term at κ = 0), by
+    200-node Gauss–Hermite (smooth integrand at these q: converged to < 1e-12)."""
+    t, w = _grid(n)
+    return float(w @ log_ndtr(math.sqrt(q / (1 - q)) * t))
+
+
+def test_margin_threshold_staircase():
+    """m(κ) by hand: K = 3 outputs ±1/√3, ±√3; K = 25 outputs (2j − 25)/5."""
+    assert [cm.margin_threshold(3, k) for k in (-1.7, -0.6, 0.0, 0.57, 0.6, 1.7)] == [1, 1, 2, 2, 3, 3]
+    assert cm.margin_threshold(3, 1 / math.sqrt(3)) == 3      # strict inequality at the step
+    assert cm.margin_threshold(3, -1 / math.sqrt(3)) == 2     # j = 1 gives −1/√3, not > κ
+    assert cm.margin_threshold(25, 0.3) == 14 and cm.margin_threshold(25, 0.2) == 14
+    for K in (3, 5, 9, 25):
+        assert cm.margin_threshold(K, 0.0) == (K + 1) // 2
+
+
+def test_margin_zero_is_the_margin_zero_family():
+    """κ = 0 is the majority: the same numbers as the margin-0 family. Tolerance 1e-12:
+    the same code path (threshold m = (K+1)/2) and points; only the compiled expressions
+    differ (measured 2e-15 relative)."""
+    a = capacity(get_model("tree-committee-margin", **MARGIN_K3), {"kappa": 0.0})
+    b = capacity(get_model("tree-committee", **MARGIN_K3), {})
+    assert a.success and abs(a.alpha_c - b.alpha_c) < 1e-12 * b.alpha_c
+    ra = solve_saddle(get_model("binary-tree-committee-margin", **MARGIN_K3), {"alpha": 0.5, "kappa": 0.0})
+    rb = solve_saddle(get_model("binary-tree-committee", **MARGIN_K3), {"alpha": 0.5})
+    assert ra.status == rb.status == "converged"
+    assert abs(ra.order_parameters["q"] - rb.order_parameters["q"]) < 1e-12
+    assert abs(ra.free_entropy - rb.free_entropy) < 1e-12
+
+
+def test_margin_unanimity_k3_is_three_perceptrons():
+    """K = 3, κ ∈ [1/√3, √3): m = 3 (unanimity), ln P = Σ_l ln Φ(a z_l), so F(q) =
+    3 F_perceptron(q) and Φ_committee(α) = Φ_perceptron(3α): spherical α_c = 2/3
+    (Gardner's 2 divided by K) and binary α_c = α_c^perceptron/3.
+
+    Tolerances: E C = 3/2 is a 1-D Gauss–Legendre integral (exact to rounding: 1e-12);
+    F is a QMC estimate (2-D Sobol over the other units, measured offset 8e-6..1e-5 at
+    q = 0.3..0.9, the stated K = 3 accuracy 5e-5): 3e-5; binary α_c shifts by about
+    δF·α_c/|F| ~ 1e-6 (measured 7.6e-7): 1e-5."""
+    for q in (0.3, 0.6, 0.9):
+        assert abs(float(cm.sign_logz(q, 3, 0, 0.6)) - 3 * _perceptron_F(q)) < 3e-5
+    assert abs(cm.sign_min_cost(3, 0.6) - 1.5) < 1e-12
+    s = capacity(get_model("tree-committee-margin", **MARGIN_K3), {"kappa": 0.6})
+    assert s.success and abs(s.alpha_c - 2 / 3) < 1e-12
+    b = capacity(get_model("binary-tree-committee-margin", **MARGIN_K3), {"kappa": 0.6})
+    p = capacity("binary-perceptron", {"kappa": 0.0})
+    assert b.success and b.criterion == "entropy_zero"
+    assert abs(b.alpha_c - p.alpha_c / 3) < 1e-5       # 0.83308/3 = 0.27769
+    # the replicon's channel factor: separable ln P, so B = 0 and γ_out = 3 A_perceptron
+    q = 0.5
+    sig, a = math.sqrt(1 - q), math.sqrt(q / (1 - q))
+    t, w = _grid(200)
+    u = a * t
+    r = np.exp(-0.5 * u * u - 0.5 * math.log(2 * math.pi) - log_ndtr(u))
+    A = float(w @ ((-u * r - r * r) / sig**2) ** 2)         # E(∂²_ω ln Φ(ω/σ))², ω = √q z
+    g, A3, B3, err = cm.sign_replicon_parts(q, 3, 0.6)
+    assert abs(B3) < 1e-12 and abs(A3 - A) < 1e-6 * A      # A: last unit's 1-D rule only
+    assert abs(g - 3 * A) < 1e-6 * A
+
+
+def _brute_m1_k3(q, n=60):
+    """E_z ln(1 − Π_l Φ(−a z_l)) (m = 1: at least one positive unit) on a 60³ product
+    Gauss–Hermite grid."""
+    t, w = _grid(n)
+    lq = log_ndtr(-math.sqrt(q / (1 - q)) * t)
+    L = lq[:, None, None] + lq[None, :, None] + lq[None, None, :]
+    lp = np.log(-np.expm1(np.minimum(L, -1e-300)))   # L = 0 only where the weight is ~e^-900
+    W = w[:, None, None] * w[None, :, None] * w[None, None, :]
+    return float((W * lp).sum())
+
+
+@pytest.mark.parametrize("q", [0.3, 0.6])
+def test_margin_m1_k3_against_product_quadrature(q):
+    """K = 3, κ ∈ [−√3, −1/√3): m = 1, ln P = ln(1 − Π(1 − p_l)). F and F' against a 60³
+    product Gauss–Hermite grid (F' by central differences of it, h = 1e-4: error
+    ~h² F''' < 1e-7). Tolerance 2e-5 on F (measured 1.6e-6, 1.4e-6; QMC stderr 2e-6..4e-6),
+    1e-4 on F' (the stated QMC accuracy of F' at K = 3 is 3e-4)."""
+    F = float(cm.sign_logz(q, 3, 0, -0.6))
+    assert abs(F - _brute_m1_k3(q)) < 2e-5
+    h = 1e-4
+    dF = (_brute_m1_k3(q + h) - _brute_m1_k3(q - h)) / (2 * h)
+    assert abs(float(cm.sign_logz(q, 3, 1, -0.6)) - dF) < 1e-4
+    # E C for m = 1: E min_l (z_l⁻)² against the order-statistics formula done by hand,
+    # ∫ 2s H(s)³ ds over s > 0 (scipy quad)
+    from scipy.integrate import quad
+    EC = quad(lambda s: 2 * s * ndtr(-s) ** 3, 0, np.inf)[0]
+    assert abs(cm.sign_min_cost(3, -0.6) - EC) < 1e-10
+
+
+def test_margin_staircase_approaches_wide_limit():
+    """Binary capacities: at finite K the margin acts through the count threshold, so
+    α_c(κ) is a staircase (K = 9: κ = 0.3 lies on the majority step [−1/3, 1/3), the same
+    number as κ = 0, bit for bit); its steps approach the K = inf curve at the step's
+    continuity point κ_m = (2m − 1 − K)/√K (the midpoint between the two output levels):
+    measured α_c(K; κ_m) − α_c(inf; κ_m) = −0.0263 (K = 3, κ_m = 0), −0.0072 (K = 9,
+    κ_m = 0), −0.0013 (K = 25, κ_m = 0.4; slow test below). At fixed κ = 0.3 the
+    finite-K values 0.9206 (K = 3), 0.9398 (K = 9), 0.6040 (K = 25) approach 0.6733
+    (K = inf) only once the step width 2/√K is small."""
+    inf = get_model("binary-tree-committee-margin", K="inf", activation="sign")
+    a_inf0 = capacity(inf, {"kappa": 0.0}).alpha_c                      # 0.94695
+    a3 = capacity(get_model("binary-tree-committee-margin", **MARGIN_K3), {"kappa": 0.3}).alpha_c
+    k9 = get_model("binary-tree-committee-margin", K=9, activation="sign")
+    a9 = capacity(k9, {"kappa": 0.3}).alpha_c
+    assert a9 == capacity(k9, {"kappa": 0.0}).alpha_c                   # same step, same numbers
+    d3, d9 = a3 - a_inf0, a9 - a_inf0
+    # the measured gaps (above) within 2e-3 (QMC error of α_c ~1e-4 and below) and falling
+    assert abs(d3 + 0.0263) < 2e-3 and abs(d9 + 0.0072) < 2e-3 and abs(d9) < abs(d3) / 3
+
+
+@pytest.mark.slow
+def test_margin_k25_near_wide_limit():
+    """K = 25, κ = 0.3: m = 14 (step [0.2, 0.6), continuity point 0.4): α_c = 0.60405
+    against the K = inf 0.60532 at κ = 0.4 (measured gap 1.3e-3; bound 3e-3), and the
+    K = inf value at κ = 0.3, 0.6733, lies within the K = inf values at the step's ends
+    (κ = 0.2: 0.7515, 0.6: 0.4942), as the staircase reading says. ~50 s."""
+    a25 = capacity(get_model("binary-tree-committee-margin", K=25, activation="sign"),
+                   {"kappa": 0.3}).alpha_c
+    inf = get_model("binary-tree-committee-margin", K="inf", activation="sign")
+    a_mid = capacity(inf, {"kappa": 0.4}).alpha_c
+    assert abs(a25 - a_mid) < 3e-3
+    lo, hi = (capacity(inf, {"kappa": k}).alpha_c for k in (0.6, 0.2))
+    assert lo < a25 < hi
+
+
+def test_margin_bad_inputs():
+    """κ ≥ √K (no output exceeds it) and κ < −√K (every output does) raise ParameterError
+    naming kappa; K = 1 and finite-K ReLU margin families raise ValueError naming K."""
+    from solvers.errors import ParameterError
+    fe = get_model("binary-tree-committee-margin", **MARGIN_K3)
+    for kap in (math.sqrt(3), 2.0, -1.8):
+        with pytest.raises(ParameterError) as e:
+            solve_saddle(fe, {"alpha": 0.5, "kappa": kap})
+        assert e.value.parameter == "kappa"
+        with pytest.raises(ParameterError) as e:
+            cm.sign_logz(0.5, 3, 0, kap)
+        assert e.value.parameter == "kappa"
+    assert cm.margin_threshold(3, -math.sqrt(3)) == 1               # −√3: j = 0 excluded, allowed
+    with pytest.raises(ValueError, match="^K: .*K = 1 committee.*binary-perceptron"):
+        get_model("binary-tree-committee-margin", K=1, activation="sign")
+    with pytest.raises(ValueError, match="^K: .*ReLU.*shifted threshold"):
+        get_model("tree-committee-margin", K=4, activation="relu")
+
+
+def test_cli_margin_finite_k(capsys):
+    assert cli(["capacity", "binary-tree-committee-margin", "--set", "K=3", "--set", "activation=sign",
+                "--set", "kappa=0.6", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["model"] == "binary-tree-committee-margin[K=3,activation=sign]"
+    # unanimity: the binary perceptron's 0.833079/3 (test above)
+    assert d["success"] and abs(d["alpha_c"] - 0.833079 / 3) < 1e-5
