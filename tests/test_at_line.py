@@ -61,9 +61,13 @@ def test_spherical_perceptron_negative_margin_at_line():
     """Spherical perceptron, κ = −0.5 (RS unstable before its capacity for κ < 0):
     q̂ = q/(1 − q)², α = q/((1 − q) E R²), λ = 1 − α E[R²(R−u)²] by scipy quad at the
     toolkit's q_AT: λ = 0 and α = α_AT to 1e-7, and α_AT lies below the RS (Gardner)
-    capacity α_G(−0.5) = 1/E[(κ − Z)₊²] (Gardner 1988; quad), as it must for κ < 0."""
+    capacity α_G(−0.5) = 1/E[(κ − Z)₊²] (Gardner 1988; quad), as it must for κ < 0. The
+    value 3.950701 (q_AT = 0.895923) is also the one of tests/test_scan.py, found there
+    along α from a scan dataset (figures.phase_capacity.at_line), a third route (2e-6:
+    6 quoted digits)."""
     r = alpha_at("spherical-perceptron", {"kappa": -0.5})
     assert r.status == "converged"
+    assert abs(r.alpha_at - 3.950701) < 2e-6 and abs(r.q_at - 0.895923) < 2e-6
     q = r.q_at
     e1, e2 = _out_terms(q, -0.5)
     a = q / ((1 - q) * e1)
