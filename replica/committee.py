@@ -296,6 +296,8 @@ class SignCommitteeMinCost(sp.Function):
 
     def _latex(self, printer, exp=None):
         body = r"\mathbb{E}\,C_{%s}" % printer._print(self.args[0])
+        if len(self.args) == 2:
+            body += r"(%s)" % printer._print(self.args[1])
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
@@ -466,7 +468,7 @@ class SignCommitteeReplicon(sp.Function):
     def _latex(self, printer, exp=None):
         q, K = self.args[:2]
         body = r"\mathbb{E}_{z}\|\nabla^2_\omega\ln\mathcal{Z}_{%s}(%s)\|_F^2" % (
-            printer._print(K), printer._print(q))
+            printer._print(K), "; ".join(printer._print(a) for a in (q,) + self.args[2:]))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 

@@ -7,7 +7,11 @@ section "ReLU committee at finite q" below).
 .. math:: F_K(q) = \mathbb{E}_{z\in\mathbb{R}^K}\ln P\big(\#\{l: \lambda_l > 0\} \ge m\big),
           \quad \lambda_l = \sqrt q z_l + \sqrt{1-q}\,x_l,\ m = (K+1)/2,
 
-the energetic average of the sign tree committee (K odd). No K-dimensional grid:
+the energetic average of the sign tree committee (K odd). With the output margin κ of the
+``*-tree-committee-margin`` families the threshold is m(κ) = ⌊(K + κ√K)/2⌋ + 1
+(:func:`margin_threshold`; everything below holds for any 1 ≤ m ≤ K, the control variate
+with the m smallest costs; checked at K = 3 for m = 3, three perceptrons, and m = 1 against a
+product grid, tests/test_committee.py). No K-dimensional grid:
 
 * inner probability (given z): the units are independent Bernoulli with
   :math:`p_l = \Phi(a z_l)`, :math:`a = \sqrt{q/(1-q)}`. With the odds

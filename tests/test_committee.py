@@ -935,7 +935,7 @@ def test_margin_k25_near_wide_limit():
     """K = 25, κ = 0.3: m = 14 (step [0.2, 0.6), continuity point 0.4): α_c = 0.60405
     against the K = inf 0.60532 at κ = 0.4 (measured gap 1.3e-3; bound 3e-3), and the
     K = inf value at κ = 0.3, 0.6733, lies within the K = inf values at the step's ends
-    (κ = 0.2: 0.7515, 0.6: 0.4942), as the staircase reading says. ~50 s."""
+    (κ = 0.2: 0.7515, 0.6: 0.4942), as the staircase reading says. 50-90 s (2 shared cores)."""
     a25 = capacity(get_model("binary-tree-committee-margin", K=25, activation="sign"),
                    {"kappa": 0.3}).alpha_c
     inf = get_model("binary-tree-committee-margin", K="inf", activation="sign")
