@@ -258,6 +258,11 @@ def fp_model(name, options=None):
                     # not, K = 3 at α = 1)
                     fe.meta["variance_chart"] = True
             else:  # a -margin family: references of margin kappa_ref, as for perceptrons
+                if not isinstance(ch, WideCommitteeChannel):
+                    raise ParameterError("K", f"the Franz–Parisi ansatz of the committee with an "
+                                              f"output margin is derived for K = inf only (finite K: "
+                                              f"majority threshold, family without -margin); got "
+                                              f"K = {meta['committee']['K']}")
                 fe = franz_parisi(meta["prior"], ch, WideCommitteeChannel(ch.activation, "kappa_ref"),
                                   f"{rs.name}/franz-parisi",
                                   f"Franz–Parisi entropy around reference solutions, {rs.name}")

@@ -338,10 +338,11 @@ def test_margin_family_inputs():
     for K, act in ((1, "sign"), (3, "relu")):
         with pytest.raises(ValueError, match="^K: the output margin"):
             get_model("binary-tree-committee-margin", K=K, activation=act)
-    # the finite-K FP term assumes the majority threshold: a ValueError naming kappa
-    with pytest.raises(ValueError, match="^kappa: the finite-K committee's Franz"):
+    # the finite-K FP term assumes the majority threshold: a ParameterError naming K
+    with pytest.raises(ParameterError) as e:
         local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.3},
                       reference="typical", distances=[0.01], options={"K": 3, "activation": "sign"})
+    assert e.value.parameter == "K"
     with pytest.raises(ParameterError) as e:
         local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.0},
                       reference="dense:y=10", distances=[0.01], options=WIDE["sign"])
