@@ -128,11 +128,16 @@ def _dense():
     return {"alpha": FINITE_K_ALPHA, "y": DENSE_Y, "curves": out}
 
 
+def _bound(ax, curves):
+    """The α = 0 bound of a set of curves (all share the distance grid of the first)."""
+    first = next(iter(curves.values()))
+    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+
+
 def plot_finite_k(data, ax):
     """S(d) of the finite-K sign committee and K → ∞ (reads results only)."""
     fk = data["finite_k"]
-    first = next(iter(fk["curves"].values()))
-    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    _bound(ax, fk["curves"])
     for i, K in enumerate(fk["K"]):
         c = fk["curves"][f"sign K={K}"]
         ax.plot(c["distance"], as_float(c["local_entropy"]), "o-", ms=3, color=f"C{i + 2}",
@@ -150,8 +155,7 @@ def plot_finite_k(data, ax):
 def plot_dense(data, ax):
     """S_I(d) of the dense regions at y = DENSE_Y, sign vs ReLU (reads results only)."""
     dn = data["dense"]
-    first = next(iter(dn["curves"].values()))
-    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    _bound(ax, dn["curves"])
     for i, act in enumerate(ACTIVATIONS):
         c = dn["curves"][act]
         ax.plot(c["distance"], as_float(c["local_entropy"]), "-", color=f"C{i}",
@@ -170,8 +174,7 @@ def plot_dense(data, ax):
 def plot_margin_references(data, ax):
     """S(d) around references of output margin κ̃, sign and ReLU (reads results only)."""
     mr = data["margin_references"]
-    first = next(iter(mr["curves"].values()))
-    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    _bound(ax, mr["curves"])
     styles = ["-", "--", "-."]
     for i, act in enumerate(ACTIVATIONS):
         for j, kr in enumerate(mr["kappa_refs"]):
@@ -190,8 +193,7 @@ def plot_margin_references(data, ax):
 
 def plot_committee_local_entropy(data, ax):
     """Draw S(d) per (activation, α) and the α = 0 bound (reads results only)."""
-    first = next(iter(data["curves"].values()))
-    ax.plot(first["distance"], first["alpha0_bound"], "k:", label=r"$\alpha=0$ bound")
+    _bound(ax, data["curves"])
     styles = ["-", "--", "-."]
     for j, a in enumerate(data["alphas"]):
         for i, act in enumerate(ACTIVATIONS):

@@ -100,6 +100,11 @@ def _model_and_sets(name, items):
         raise UsageError(f"parameter {exc}") from None
 
 
+def _header(r):
+    """First line of a text report: the model and its controls."""
+    print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+
+
 def _fmt(v):
     return "nan" if v is None else (f"{v:.12g}" if isinstance(v, float) else str(v))
 
@@ -141,7 +146,7 @@ def cmd_solve(args):
     if args.json:
         print(json.dumps(d, indent=2))
     else:
-        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        _header(r)
         print(f"  status        {r.status}: {r.message}")
         for k, v in r.variables.items():
             print(f"  {k:<13} {_fmt(v)}")
@@ -167,7 +172,7 @@ def cmd_capacity(args):
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
-        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        _header(r)
         print(f"  alpha_c       {_fmt(r.alpha_c)}   ({r.criterion})")
         print(f"  status        {r.status}: {r.message}")
         if r.rs_stable is not None:
@@ -185,7 +190,7 @@ def cmd_at_line(args):
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
     else:
-        print(f"{r.model}  {', '.join(f'{k}={_fmt(v)}' for k, v in r.controls.items())}")
+        _header(r)
         print(f"  alpha_AT      {_fmt(r.alpha_at)}   (RS replicon = 0; q = {_fmt(r.q_at)})")
         print(f"  status        {r.status}: {r.message}")
     return 0 if r.success else 1
