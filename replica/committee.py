@@ -97,7 +97,9 @@ Finite K ≥ 3, sign units: the replicon's channel factor is the opaque node
 For spherical weights it diverges faster than :math:`(1-q)^{-2}` as q → 1, so the RS
 solution is AT-unstable before its q → 1 capacity (BHS 1992 find RS unstable near
 capacity for K ≥ 2): the RS capacities here are upper estimates, not the true capacity.
-Finite-K ReLU: no replicon (None).
+Finite-K ReLU: :class:`ReluCommitteeReplicon`, :math:`\gamma_{out} = K\mu_{max}(M)`
+with :math:`M_{lm} = \mathbb{E}(\partial_{\omega_l}\partial_{\omega_m}\ln\mathcal Z)^2`,
+whose units are equivalent only within a readout group (a 2 × 2 problem; its docstring).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ from .components import Channel, LossChannel, MarginChannel, margin_control
 from .functions import H, LogH
 
 __all__ = ["ACTIVATIONS", "kernel_overlap", "KernelOverlap", "SignCommitteeLogZ", "SignCommitteeMinCost",
-           "ReluCommitteeLogZ", "ReluCommitteeMinCost", "SignCommitteeReplicon",
+           "ReluCommitteeLogZ", "ReluCommitteeMinCost", "SignCommitteeReplicon", "ReluCommitteeReplicon",
            "TreeCommitteeChannel", "WideCommitteeChannel", "WideCommitteeLossChannel",
            "committee_channel",
            "tree_committee", "validate_committee"]
@@ -447,7 +449,7 @@ class SignCommitteeReplicon(sp.Function):
     the scramblings) is ≤ 1.2e-4 relative at K = 3 for q ≤ 1 − 1e-5 (9e-4 at K = 5,
     4.5e-3 at K = 9 there).
 
-    Finite-K ReLU committees have no such node (their rs_gamma_out is None).
+    Finite-K ReLU committees: :class:`ReluCommitteeReplicon` (two readout groups).
     """
 
     nargs = (2, 3)
@@ -469,6 +471,81 @@ class SignCommitteeReplicon(sp.Function):
         q, K = self.args[:2]
         body = r"\mathbb{E}_{z}\|\nabla^2_\omega\ln\mathcal{Z}_{%s}(%s)\|_F^2" % (
             printer._print(K), "; ".join(printer._print(a) for a in (q,) + self.args[2:]))
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+class ReluCommitteeReplicon(sp.Function):
+    r"""Channel factor :math:`\gamma_{out}(q)` of the de Almeida–Thouless replicon of the
+    ReLU tree committee at finite K ≥ 2: arguments ``(q, K)``; evaluated by
+    :func:`solvers.committee.relu_replicon`. Derived here (no paper formula found).
+
+    **Replicon with two groups.** The tree argument of :class:`SignCommitteeReplicon`
+    does not use the symmetry of the units: on replicon fluctuations
+    :math:`\delta Q^l_{ab} = v_l\,\delta Q_{ab}` the stability matrix over the branches is
+    :math:`-I/(K\gamma_{in}) + \alpha M`, :math:`M_{lm} = \mathbb{E}_y\mathbb{E}_z
+    (\partial_{\omega_l}\partial_{\omega_m}\ln\mathcal Z_y)^2` (label-averaged, as the
+    energetic term), and RS is stable while
+    :math:`\lambda = 1 - \alpha\gamma_{in}K\mu_{max}(M) > 0`, so
+    :math:`\gamma_{out} = K\mu_{max}(M)`. The Frobenius form
+    :math:`\mathbb{E}\|\nabla^2\ln\mathcal Z\|_F^2 = K\,v^TMv` (v uniform, unit norm) is
+    only a lower bound (Rayleigh quotient); it is the answer when the uniform vector is
+    an eigenvector. Here the readout c_l = ±1 makes the units equivalent only within a
+    group, P (⌈K/2⌉ units read +1) and N (⌊K/2⌋ read −1), so M has five distinct entries:
+    the diagonals a_P, a_N, the within-group off-diagonals b_P, b_N, and the cross entry
+    c. Its eigenvectors: within-group contrasts (zero sum inside one group, zero on the
+    other), eigenvalues a_P − b_P and a_N − b_N; and the group-uniform modes, the 2 × 2
+    matrix :math:`T = \begin{pmatrix} a_P+(p-1)b_P & \sqrt{pn}\,c\\ \sqrt{pn}\,c &
+    a_N+(n-1)b_N\end{pmatrix}` (p = ⌈K/2⌉, n = ⌊K/2⌋, in the normalised basis). M is
+    entrywise non-negative (squares), so by Perron–Frobenius its largest eigenvalue has a
+    non-negative eigenvector, which cannot be a contrast:
+
+    .. math:: \gamma_{out} = K\,\mu_{max}(T) = K\Big[\tfrac{t_{11}+t_{22}}2 +
+              \sqrt{\tfrac{(t_{11}-t_{22})^2}4 + pn\,c^2}\Big].
+
+    Label y = +1 makes P the winning side (P(Σ_P relu > Σ_N relu)), y = −1 the N side.
+    Even K: the two labels are the same function with the groups swapped, so the
+    label-averaged M is swap-symmetric (a_P = a_N, b_P = b_N), the uniform vector is an
+    eigenvector and γ_out equals the Frobenius form. Odd K: t_11 ≠ t_22 and the top mode
+    weights the groups unequally; γ_out exceeds the Frobenius form (K = 3, q = 0.5:
+    2.5789 against 2.1989).
+
+    **Derivatives.** With u = ω/√(1−q) (relu is positively homogeneous),
+    :math:`\nabla^2_\omega\ln\mathcal Z = \nabla^2_u\ln P/(1-q)`; the Hessian in u comes by
+    polarisation from second derivatives along e_l and e_l + e_m of the contour integrals
+    of :class:`ReluCommitteeLogZ`, with the per-unit transforms differentiated in their
+    own u_l only (∂_u g = θg + φ(u), ∂_u h = −θh + φ(u), ∂_u m = −φ(u)): the jets
+    (ln X, X'/X, X''/X) of :func:`solvers.committee.relu_logz` along a direction d instead
+    of z. Checks (tests/test_committee.py): K = 2 per point against the analytic Hessian of
+    :math:`P = \int_0^\infty\varphi(s-u_1)\Phi(s-u_2)ds = \Phi_2(u_1, (u_1-u_2)/\sqrt2;
+    1/\sqrt2)` and, in expectation, against a Gauss–Hermite product grid; K = 3 per point
+    against finite differences of nested Gauss–Legendre integrals (no Laplace transform).
+
+    **q → 1** (spherical weights, γ_in = (1−q)²): ln 𝒵 ≃ −C(ω)/(2(1−q)), C the squared
+    distance to the output region. K = 2: the region {ω_1 > 0, ω_1 > ω_2} is convex, so
+    C is C¹ with a bounded Hessian, and (1−q)²γ_out tends to a finite limit
+    (``meta["replicon_q_to_one"]`` is not set). K ≥ 3: the region is a union (e.g.
+    either plus unit may be switched on), C has a gradient jump where two ways of
+    reaching it cost the same, and, as for sign units, (1−q)²γ_out grows like 1/(1−q):
+    ``"diverges"`` (measured: ``solvers.committee`` docstring).
+    """
+
+    nargs = 2
+    is_real = True
+
+    @classmethod
+    def eval(cls, q, K):
+        if not (K.is_Integer and K >= 2):
+            raise ValueError(f"ReluCommitteeReplicon: K must be an integer ≥ 2, got {K}")
+        return None
+
+    def fdiff(self, argindex=1):
+        raise NotImplementedError("ReluCommitteeReplicon is an observable: its q-derivative "
+                                  "is not needed by the solvers and not implemented")
+
+    def _latex(self, printer, exp=None):
+        q, K = self.args
+        body = r"K\mu_{\max}\,\mathbb{E}_{y,z}(\nabla^2_\omega\ln\mathcal{Z}^{\mathrm{ReLU}}_{%s}(%s))^{\circ 2}" % (
+            printer._print(K), printer._print(q))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
@@ -557,7 +634,7 @@ class TreeCommitteeChannel(Channel):
             return GaussianAverage(d2.subs(sp.Symbol("w"), sp.sqrt(q) * z)**2, z)
         if self.activation == "sign":
             return SignCommitteeReplicon(q, self.K, *self._extra())
-        return None  # finite-K ReLU: not derived (SignCommitteeReplicon docstring)
+        return ReluCommitteeReplicon(q, self.K)
 
 
 class WideCommitteeChannel(Channel):
@@ -777,6 +854,11 @@ def tree_committee(prior, K, activation, name=None, margin=False):
         if activation == "sign":
             # λ_AT ≃ −2α_c J/(1 − q) as q → 1 (SignCommitteeReplicon): no finite limit
             # to extrapolate; solvers.capacity reports −inf (unstable)
+            fe.meta["replicon_q_to_one"] = "diverges"
+        elif ch.K >= 3:
+            # ReLU, K ≥ 3: the output region is a union, the min-cost has gradient jumps
+            # and (1 − q)²γ_out grows like 1/(1 − q) (ReluCommitteeReplicon); K = 2 has a
+            # convex region and a finite limit
             fe.meta["replicon_q_to_one"] = "diverges"
     if isinstance(ch, WideCommitteeChannel) and activation == "relu":
         # 1 - Q(1-ε) = Q'(1) ε - (2√2/(3(π-1))) ε^{3/2} + ...: the numerical q -> 1

@@ -113,6 +113,8 @@ _NumpyPrinter._print_SignCommitteeFPLogZ = lambda self, e: "_cmfp.sign_fp_logz(%
     ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
 _NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d%s)" % (
     self._print(e.args[0]), int(e.args[1]), "".join(", " + self._print(a) for a in e.args[2:]))
+_NumpyPrinter._print_ReluCommitteeReplicon = lambda self, e: "_cm.relu_replicon(%s, %d)" % (
+    self._print(e.args[0]), int(e.args[1]))
 # with the output margin κ (2 arguments) the min-cost stays opaque (m(κ) is numeric)
 _NumpyPrinter._print_SignCommitteeMinCost = lambda self, e: "_cm.sign_min_cost(%d%s)" % (
     int(e.args[0]), "".join(", " + self._print(a) for a in e.args[1:]))
