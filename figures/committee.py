@@ -14,9 +14,11 @@ r"""Figure: RS capacity of tree committee machines vs the number K of hidden uni
 All RS: BHS 1992 find RS unstable near capacity, so these are RS estimates, not the
 true capacities. The left panel also draws the de Almeida–Thouless line α_AT(K) of the
 spherical sign committee (open triangles; :func:`solvers.diagrams.alpha_at` with the
-finite-K replicon of :class:`replica.committee.SignCommitteeReplicon`) and the K → ∞
-α_AT of sign (2.988) and ReLU (1.721) units: RS is unstable above them, far below the
-RS capacities (K = 3: α_AT = 1.730 against α_c = 4.025). The binary capacities are
+finite-K replicon of :class:`replica.committee.SignCommitteeReplicon`), that of ReLU
+units at K = 4, 6 (:class:`replica.committee.ReluCommitteeReplicon`; QMC error ~±0.01 in
+α_AT) and the K → ∞ α_AT of sign (2.988) and ReLU (1.721) units: RS is unstable above
+them, below the RS capacities (sign K = 3: α_AT = 1.730 against α_c = 4.025; ReLU:
+α_AT ≈ 0.57 α_c from K = 4 on). The binary capacities are
 AT-stable (``rs_stable`` in the data; local stability only). Run: ``python -m figures committee`` (data: figures/output/committee.json).
 """
 
@@ -39,6 +41,10 @@ __all__ = ["compute", "main", "plot_committee_capacity"]
 C_RELU_BINARY_K = (2, 3, 4, 6)
 #: K of the spherical sign AT line in full mode (α_AT: 2.5 s at K = 3 to ~15 s at K = 9)
 AT_SIGN_K = (3, 5, 7, 9)
+#: K of the spherical ReLU AT line in full mode (even K, balanced readout; ~1-2 min each:
+#: the replicon is a polarised contour integral per QMC point). K = 2 has none: RS is
+#: stable up to its capacity 4/3 (marginal there, replica.committee.ReluCommitteeReplicon)
+AT_RELU_K = (4, 6)
 
 
 def _spherical(K, act):
@@ -87,6 +93,7 @@ def compute(quick=False):
     # AT line of the spherical committees (sign at finite K: the replicon node of
     # replica.committee; ReLU finite K has no replicon)
     at = {"sign": _series([_at_line(K, "sign") for K in ((3,) if quick else AT_SIGN_K)]),
+          "relu": _series([] if quick else [_at_line(K, "relu") for K in AT_RELU_K]),
           "wide": {a: _at_line("inf", a)["alpha_at"] for a in ("sign", "relu")}}
     return {"spherical": {"sign": _series(sign_sph), "relu": _series(relu_sph)},
             "binary": {"sign": _series(sign_bin), "relu": _series(relu_bin)},
@@ -132,6 +139,9 @@ def plot_committee_capacity(data, axes):
     if at:
         ax1.plot(np.array(at["sign"]["K"], float), as_float(at["sign"]["alpha_at"]), "v-", color="C0",
                  ms=4, lw=0.8, mfc="none", label=r"sign, AT line $\alpha_{AT}$ (RS unstable above)")
+        if at.get("relu", {}).get("K"):
+            ax1.plot(np.array(at["relu"]["K"], float), as_float(at["relu"]["alpha_at"]), "v-",
+                     color="C3", ms=4, lw=0.8, mfc="none", label=r"ReLU, AT line $\alpha_{AT}$")
         for a, color in (("sign", "C0"), ("relu", "C3")):
             if at["wide"][a] is not None:
                 ax1.axhline(at["wide"][a], color=color, lw=0.7, ls="-.",
@@ -171,7 +181,8 @@ def main(quick=False, outdir=None):
     fig.savefig(out["pdf"])
     rows = [data["spherical"]["sign"], data["spherical"]["relu"], data["binary"]["sign"],
             data["binary"]["relu"]]
-    out["ok"] = (all(st == "converged" for r in rows + [data["at_line"]["sign"]] for st in r["status"])
+    out["ok"] = (all(st == "converged" for r in rows + [data["at_line"]["sign"], data["at_line"]["relu"]]
+                     for st in r["status"])
                  and None not in data["at_line"]["wide"].values()
                  and data["wide"]["spherical_relu"] is not None
                  and data["wide"]["binary_sign"] is not None and data["wide"]["binary_relu"] is not None)

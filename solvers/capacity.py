@@ -195,8 +195,9 @@ def _q_to_one(m, controls, load, a_q1, t0):
                               message="the q → 1 limit is not finite here", rs_stable=None,
                               replicon=None, check={}, seconds=time.perf_counter() - t0, **common)
     if m.free_energy.meta.get("q_to_one_check", True) is False:
-        # models without a finite-q evaluation (finite-K ReLU committees): the limit
-        # alone, said so in the message and in `check`
+        # models without a finite-q evaluation (meta["q_to_one_check"] = False; none in
+        # the catalogue: the finite-K ReLU committees have one since their contour
+        # estimator): the limit alone, said so in the message and in `check`
         return CapacityResult(
             alpha_c=a_q1, status="converged", success=True,
             message="q → 1 limit (no finite-q numerical cross-check for this model)",
