@@ -90,8 +90,8 @@ def compute(quick=False):
     relu_bin = [] if quick else [_binary(K, "relu") for K in C_RELU_BINARY_K]
     wide = {f"{w}_{a}": _binary("inf", a)["alpha_c"] if w == "binary" else
             _spherical("inf", a)["alpha_c"] for w in ("spherical", "binary") for a in ("sign", "relu")}
-    # AT line of the spherical committees (sign at finite K: the replicon node of
-    # replica.committee; ReLU finite K has no replicon)
+    # AT line of the spherical committees (finite K: the replicon nodes of
+    # replica.committee, sign and ReLU)
     at = {"sign": _series([_at_line(K, "sign") for K in ((3,) if quick else AT_SIGN_K)]),
           "relu": _series([] if quick else [_at_line(K, "relu") for K in AT_RELU_K]),
           "wide": {a: _at_line("inf", a)["alpha_at"] for a in ("sign", "relu")}}
