@@ -11,7 +11,13 @@
   and per component): one evaluation at q = 0.5 for K = 2, 3, 4, 6. K = 99 is not run:
   the cost grows like K² per point (⌈K/2⌉ components of K units each, plus the K³
   recursion), i.e. ~10³ times K = 3 per point even with 4x fewer points — not cheap,
-  unlike sign units (see the module docstring of solvers.committee).
+  unlike sign units (see the module docstring of solvers.committee);
+* the finite-K Franz–Parisi node (solvers.committee_fp: QMC in 3K dimensions, value,
+  gradient and Hessian in (p, t, q1)) at K = 3, 5, 7, against the naive route at K = 3:
+  plain Monte Carlo of the value with rejection sampling of the reference's majority
+  (time extrapolated, ∝ 1/σ², to the node's standard error); and a 10-point K = 3
+  local-entropy curve;
+* the AT replicon nodes (solvers.committee.sign_replicon, relu_replicon) per evaluation.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ import time
 from scipy import integrate
 from scipy.special import log_ndtr, logsumexp
 
-__all__ = ["naive_committee_k3", "bench_committee"]
+__all__ = ["naive_committee_k3", "naive_fp_k3", "bench_committee"]
+
+#: the interior Franz–Parisi point (q̃, p, t, q1) timed (tests/test_committee_fp_finite.py)
+FP_POINT = (0.6, 0.8, 0.55, 0.75)
 
 #: ReLU committees timed at finite q
 RELU_K = (2, 3, 4, 6)
@@ -44,6 +53,63 @@ def naive_committee_k3(q, epsabs=1e-7):
     t = time.perf_counter()
     v, err = integrate.tplquad(f, -8, 8, -8, 8, -8, 8, epsabs=epsabs, epsrel=1e-9)
     return {"value": v, "error_estimate": err, "seconds": time.perf_counter() - t}
+
+
+def naive_fp_k3(qr, p, t, q1, n=200_000, seed=0):
+    """The K = 3 Franz–Parisi energetic average by plain Monte Carlo (value only): z, x, y
+    iid N(0, I₃), x redrawn until the reference √q̃ z + √(1−q̃) x has a positive majority,
+    ln P(majority of m + √(1−q1) η) from the three unit probabilities. Returns value,
+    standard error and seconds."""
+    import numpy as np
+    from scipy.special import ndtr
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    z, x, y = (rng.standard_normal((n, 3)) for _ in range(3))
+    at, bt = math.sqrt(qr), math.sqrt(1 - qr)
+    todo = np.nonzero(((at * z + bt * x) > 0).sum(1) < 2)[0]
+    while len(todo):
+        x[todo] = rng.standard_normal((len(todo), 3))
+        todo = todo[((at * z[todo] + bt * x[todo]) > 0).sum(1) < 2]
+    a, b = t / at, (p - t) / bt
+    c, s = math.sqrt(q1 - a * a - b * b), 1 / math.sqrt(1 - q1)
+    u = ndtr(s * (a * z + b * x + c * y))
+    maj = u[:, 0] * u[:, 1] + u[:, 0] * u[:, 2] + u[:, 1] * u[:, 2] - 2 * u.prod(axis=1)
+    v = np.log(maj)
+    return {"value": float(v.mean()), "stderr": float(v.std() / math.sqrt(n)), "samples": n,
+            "seconds": time.perf_counter() - t0}
+
+
+def bench_committee_fp():
+    """Finite-K FP node and curve, and the replicon nodes (module docstring)."""
+    import numpy as np
+
+    from solvers import committee as cm
+    from solvers import committee_fp as cfp
+    from solvers.local_entropy import local_entropy
+    nodes = []
+    for K in (3, 5, 7):
+        cfp.sign_fp_jet(0.5, 0.7, 0.45, 0.65, K)  # points generated (cached), not timed
+        t = time.perf_counter()
+        v, g, h, err = cfp.sign_fp_jet(*FP_POINT, K)
+        nodes.append({"K": K, "seconds": time.perf_counter() - t, "value": float(v), "stderr": float(err)})
+    nv = naive_fp_k3(*FP_POINT)
+    need = nv["seconds"] * (nv["stderr"] / nodes[0]["stderr"]) ** 2
+    t = time.perf_counter()
+    c = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
+                      distances=np.geomspace(0.02, 0.35, 10), options={"K": 3, "activation": "sign"})
+    curve = {"seconds": time.perf_counter() - t, "converged": c.status.count("converged"),
+             "max_quadrature_error": max(e for e in c.quadrature_error if e is not None)}
+    rep = []
+    for act, f, Ks in (("sign", cm.sign_replicon, (3, 21, 99)), ("relu", cm.relu_replicon, (2, 3, 4))):
+        for K in Ks:
+            t = time.perf_counter()
+            g = float(f(0.5, K))
+            rep.append({"activation": act, "K": K, "gamma_out": g, "seconds": time.perf_counter() - t})
+    return {"fp_node_q0.6": nodes, "naive_fp_mc_k3": nv,
+            "naive_fp_seconds_to_node_stderr": need,
+            "fp_speedup_k3_vs_naive_at_equal_stderr": need / nodes[0]["seconds"],
+            "fp_value_diff_k3_vs_naive": abs(nodes[0]["value"] - nv["value"]),
+            "fp_curve_k3_10_points": curve, "replicon_q0.5": rep}
 
 
 def bench_committee():
@@ -80,6 +146,7 @@ def bench_committee():
         r = capacity(m, {})
         out[f"capacity_{name}"] = {"alpha_c": r.alpha_c, "status": r.status,
                                    "seconds": time.perf_counter() - t}
+    out.update(bench_committee_fp())
     return out
 
 
@@ -99,6 +166,19 @@ def report(res):
     for k in ("capacity_spherical_k3", "capacity_binary_k3"):
         c = res[k]
         print(f"  {k}: alpha_c = {c['alpha_c']:.6f} ({c['status']}) in {c['seconds']:.1f}s")
+    if "fp_node_q0.6" in res:
+        print("finite-K Franz–Parisi node (value, gradient, Hessian) at (q̃, p, t, q1) = (0.6, 0.8, 0.55, 0.75)")
+        for r in res["fp_node_q0.6"]:
+            print(f"{r['K']:>4} {r['seconds']:>9.3f} {r['value']:>12.7f} {r['stderr']:>11.1e}")
+        nv = res["naive_fp_mc_k3"]
+        print(f"  naive Monte Carlo at K = 3 (value only): {nv['samples']} samples, {nv['seconds']:.2f}s, "
+              f"stderr {nv['stderr']:.1e}; to the node's stderr {res['naive_fp_seconds_to_node_stderr']:.0f}s "
+              f"-> {res['fp_speedup_k3_vs_naive_at_equal_stderr']:.0f}x (|diff| {res['fp_value_diff_k3_vs_naive']:.1e})")
+        cv = res["fp_curve_k3_10_points"]
+        print(f"  10-point K = 3 curve: {cv['seconds']:.1f}s, {cv['converged']} converged, "
+              f"max QMC error {cv['max_quadrature_error']:.1e}")
+        print("AT replicon node at q = 0.5 (gamma_out, seconds): " + ", ".join(
+            f"{r['activation']} K={r['K']}: {r['gamma_out']:.4f} ({r['seconds']:.2f}s)" for r in res["replicon_q0.5"]))
 
 
 if __name__ == "__main__":
