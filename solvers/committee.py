@@ -746,86 +746,21 @@ def _relu_direct(zp, zm, a):
     r"""ln P(Σ_+ relu > Σ_- relu | z) and its a-derivatives per row (module docstring):
     a sum over the number k of active plus units of contour integrals, each on its own
     line Re θ = c_k (y = b_k tan φ, Gauss–Legendre); components estimated below
-    e^{-RELU_COMPONENT_SKIP} of the largest are skipped. (M, n±) fields, u = a z."""
-    up, um = a * zp, a * zm
-    M, npl = up.shape
-    tn, wn = _contour_rule(C.RELU_CONTOUR_NODES)
-    comps = [_relu_components(up, um, k) for k in range(1, npl + 1)]
-    est = np.array([e for _, _, e in comps])
-    keep = est > np.nanmax(np.where(np.isfinite(est), est, -np.inf), axis=0) - C.RELU_COMPONENT_SKIP
-    keep |= ~np.isfinite(est)   # no estimate: integrate it (conservative)
-    out = [np.full((npl, M), -np.inf), np.zeros((npl, M)), np.zeros((npl, M))]
-    for k, (c, b, _) in enumerate(comps, start=1):
-        rows = np.nonzero(keep[k - 1])[0]
-        if len(rows) == 0:
-            continue
-        th = c[rows, None] + 1j * b[rows, None] * tn[None, :]
-        upr, umr, zpr, zmr = up[rows], um[rows], zp[rows], zm[rows]
-        with np.errstate(all="ignore"):
-            zero = np.zeros_like(th)
-            Mm = (zero, zero, zero)
-            for l in range(zm.shape[1]):
-                u, z = umr[:, l:l + 1], zmr[:, l:l + 1]
-                lm, m1, m2 = _m_jet(u, z)
-                L = _log_scaled_ncdf(u - th)
-                r = np.exp(-_LOG_SQRT_2PI - L)            # φ(u)/h
-                h = (-0.5 * u * u + L, z * (r - th), z * z * (th * (th - r) - u * r))
-                Mm = _jmul(Mm, _jadd((lm + zero, m1 + zero, m2 + zero), h))
-            units = []
-            for l in range(npl):
-                u, z = upr[:, l:l + 1], zpr[:, l:l + 1]
-                lm, m1, m2 = _m_jet(u, z)
-                L = _log_scaled_ncdf(u + th)
-                r = np.exp(-_LOG_SQRT_2PI - L)            # φ(u)/g
-                units.append(((lm + zero, m1 + zero, m2 + zero),
-                              (-0.5 * u * u + L, z * (th + r), z * z * (th * (th + r) - u * r))))
-            f = _jmul(Mm, _esp(units, k, _jmul, _jadd))
-            Lf = f[0] - np.log(th) + np.log(b[rows, None] * wn[None, :] / math.pi)
-            S = Lf.real.max(axis=1, keepdims=True)
-            e = np.exp(Lf - S)
-            V0 = e.real.sum(axis=1)
-            V1 = (e * f[1]).real.sum(axis=1) / V0
-            V2 = (e * f[2]).real.sum(axis=1) / V0
-            out[0][k - 1, rows] = S[:, 0] + np.log(V0)    # NaN if V0 <= 0 (reported)
-            out[1][k - 1, rows] = V1
-            out[2][k - 1, rows] = V2                      # P_k''/P_k
-    with np.errstate(all="ignore"):
-        lp = np.logaddexp.reduce(out[0], axis=0)
-        w = np.exp(out[0] - lp)
-        d1 = (w * out[1]).sum(axis=0)
-        d2 = (w * out[2]).sum(axis=0) - d1 * d1
-    return lp, d1, d2
+    e^{-RELU_COMPONENT_SKIP} of the largest are skipped. (M, n±) fields, u = a z: the
+    a-derivative is the directional derivative along z (row-dependent), so this is
+    :func:`_relu_direct_dirs` with the one direction z per row."""
+    lp, d1, d2 = _relu_direct_dirs(a * zp, a * zm, np.concatenate([zp, zm], axis=1)[:, :, None])
+    return lp, d1[:, 0], d2[:, 0]
 
 
 def _relu_group(zp, zm, a):
     r"""ln P(Σ_{plus} relu(λ) > Σ_{minus} relu(λ) | z) and its first two a-derivatives,
     per row. Direct contour integral, or, where the event is the typical one (the
     swapped event's saddle point lies further out, c_swap > c, and the all-off atom
-    π0 < 1/2), the complement 1 − P(Σ_- > Σ_+) − π0 (module docstring)."""
-    up, um = a * zp, a * zm
-    c = _relu_contour(up, um)
-    cs = _relu_contour(um, up)
-    zz = np.concatenate([zp, zm], axis=1)
-    lm, m1, m2 = _m_jet(a * zz, zz)
-    swap = (cs > c) & (lm.sum(axis=1) < -math.log(2.0))
-    lp, d1, d2 = (np.empty(len(zp)) for _ in range(3))
-    i = np.nonzero(~swap)[0]
-    if len(i):
-        lp[i], d1[i], d2[i] = _relu_direct(zp[i], zm[i], a)
-    i = np.nonzero(swap)[0]
-    if len(i):
-        sp_, s1, s2 = _relu_direct(zm[i], zp[i], a)
-        lm, m1, m2 = lm[i], m1[i], m2[i]
-        # jet of π0 = prod Φ(−u_l), then X = P_swap + π0 and P = 1 − X
-        p0 = (lm.sum(axis=1), m1.sum(axis=1), m2.sum(axis=1) + m1.sum(axis=1)**2 - (m1**2).sum(axis=1))
-        X = _jadd((sp_ + 0j, s1 + 0j, s2 + s1 * s1 + 0j), (p0[0] + 0j, p0[1] + 0j, p0[2] + 0j))
-        lX, X1, X2 = X[0].real, X[1].real, X[2].real
-        with np.errstate(all="ignore"):
-            l1mX = np.log(-np.expm1(lX))
-            ratio = np.exp(lX - l1mX)                     # X/(1-X)
-        p1, p2 = -ratio * X1, -ratio * X2                 # P'/P, P''/P
-        lp[i], d1[i], d2[i] = l1mX, p1, p2 - p1 * p1
-    return lp, d1, d2
+    π0 < 1/2), the complement 1 − P(Σ_- > Σ_+) − π0 (module docstring):
+    :func:`_relu_group_dirs` along the direction z of each row."""
+    lp, d1, d2 = _relu_group_dirs(a * zp, a * zm, np.concatenate([zp, zm], axis=1)[:, :, None])
+    return lp, d1[:, 0], d2[:, 0]
 
 
 def _relu_labels(K):
@@ -1159,12 +1094,24 @@ def _relu_hess_directions(K):
     return D, pairs
 
 
+def _dirs3(D, M):
+    """Direction array as (M or 1, units, nd): a (units, nd) matrix is the same for every
+    row; a (M, units, nd) array has its own directions per row."""
+    D = np.asarray(D, float)
+    return D[None] if D.ndim == 2 else D
+
+
 def _relu_direct_dirs(up, um, D):
-    r""":func:`_relu_direct` along the directions D (rows: the plus units, then the minus
-    units; columns: directions d) in u-space: returns ln P (M,) and the first and second
-    directional derivatives of ln P, d·∇ln P and dᵀ∇²ln P d, shapes (M, nd)."""
+    r"""ln P(Σ_+ relu > Σ_- relu | u) along the directions D in u-space (units: the plus
+    units, then the minus units; columns: directions d; a (units, nd) matrix for all rows
+    or (M, units, nd) per row): returns ln P (M,) and the first and second directional
+    derivatives of ln P, d·∇ln P and dᵀ∇²ln P d, shapes (M, nd). A sum over the number k
+    of active plus units of contour integrals, each on its own line Re θ = c_k
+    (y = b_k tan φ, Gauss–Legendre); components estimated below
+    e^{-RELU_COMPONENT_SKIP} of the largest are skipped (module docstring)."""
     M, npl = up.shape
-    nd = D.shape[1]
+    D = _dirs3(D, M)
+    nd = D.shape[2]
     tn, wn = _contour_rule(C.RELU_CONTOUR_NODES)
     comps = [_relu_components(up, um, k) for k in range(1, npl + 1)]
     est = np.array([e for _, _, e in comps])
@@ -1176,6 +1123,7 @@ def _relu_direct_dirs(up, um, D):
         if len(rows) == 0:
             continue
         th = (c[rows, None] + 1j * b[rows, None] * tn[None, :])[:, :, None]   # (R, nodes, 1)
+        Dr = D[rows] if len(D) == M else D                                    # (R or 1, units, nd)
         with np.errstate(all="ignore"):
             zero = np.zeros_like(th)
 
@@ -1192,9 +1140,9 @@ def _relu_direct_dirs(up, um, D):
 
             Mm = (zero, zero, zero)
             for l in range(um.shape[1]):
-                mj, hj = unit(um[rows, l, None, None], D[npl + l][None, None, :], -1.0)
+                mj, hj = unit(um[rows, l, None, None], Dr[:, None, npl + l, :], -1.0)
                 Mm = _jmul(Mm, _jadd(mj, hj))
-            units = [unit(up[rows, l, None, None], D[l][None, None, :], 1.0) for l in range(npl)]
+            units = [unit(up[rows, l, None, None], Dr[:, None, l, :], 1.0) for l in range(npl)]
             f = _jmul(Mm, _esp(units, k, _jmul, _jadd))
             Lf = f[0] - np.log(th) + np.log(b[rows, None, None] * wn[None, :, None] / math.pi)
             S = Lf.real.max(axis=1, keepdims=True)
@@ -1212,27 +1160,32 @@ def _relu_direct_dirs(up, um, D):
 
 
 def _relu_group_dirs(up, um, D):
-    """:func:`_relu_group` along the directions D (u-space, rows plus then minus units):
-    (ln P, directional first and second derivatives of ln P), direct or complement."""
+    """ln P(Σ_{plus} relu > Σ_{minus} relu | u) along the directions D (as in
+    :func:`_relu_direct_dirs`): (ln P, directional first and second derivatives of ln P).
+    Direct contour integral, or, where the event is the typical one (the swapped event's
+    saddle point lies further out, c_swap > c, and the all-off atom π0 < 1/2), the
+    complement 1 − P(Σ_- > Σ_+) − π0 (module docstring)."""
     npl = up.shape[1]
+    D = _dirs3(D, len(up))
     c = _relu_contour(up, um)
     cs = _relu_contour(um, up)
     uu = np.concatenate([up, um], axis=1)
     lm = log_ndtr(-uu)
     swap = (cs > c) & (lm.sum(axis=1) < -math.log(2.0))
-    M, nd = len(up), D.shape[1]
+    M, nd = len(up), D.shape[2]
     lp, d1, d2 = np.empty(M), np.empty((M, nd)), np.empty((M, nd))
     i = np.nonzero(~swap)[0]
     if len(i):
-        lp[i], d1[i], d2[i] = _relu_direct_dirs(up[i], um[i], D)
+        lp[i], d1[i], d2[i] = _relu_direct_dirs(up[i], um[i], D[i] if len(D) == M else D)
     i = np.nonzero(swap)[0]
     if len(i):
-        Ds = np.concatenate([D[npl:], D[:npl]], axis=0)
+        Di = D[i] if len(D) == M else D
+        Ds = np.concatenate([Di[:, npl:], Di[:, :npl]], axis=1)
         sp_, s1, s2 = _relu_direct_dirs(um[i], up[i], Ds)
         u = uu[i]
         r0 = np.exp(-0.5 * u * u - _LOG_SQRT_2PI - lm[i])            # φ(u)/Φ(−u)
-        m1 = -r0[:, :, None] * D[None, :, :]                          # per unit, per direction
-        m2 = (u * r0)[:, :, None] * D[None, :, :]**2
+        m1 = -r0[:, :, None] * Di                                     # per unit, per direction
+        m2 = (u * r0)[:, :, None] * Di**2
         S1 = m1.sum(axis=1)
         p0 = (lm[i].sum(axis=1)[:, None], S1, m2.sum(axis=1) + S1**2 - (m1**2).sum(axis=1))
         X = _jadd((sp_[:, None] + 0j, s1 + 0j, s2 + s1 * s1 + 0j), (p0[0] + 0j, p0[1] + 0j, p0[2] + 0j))
