@@ -343,6 +343,23 @@ def _min_cost_exact(K, m=None):
 
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
+#: entries per evaluation cache before it is emptied (each entry is one q, K, threshold)
+_CACHE_SIZE = 256
+
+
+def _cache_get(cache, key):
+    """The cached evaluation for ``key`` or None (thread-safe)."""
+    with _CACHE_LOCK:
+        return cache.get(key)
+
+
+def _cache_put(cache, key, out):
+    """Store ``out`` under ``key`` (emptying the cache when full); returns ``out``."""
+    with _CACHE_LOCK:
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+        cache[key] = out
+    return out
 
 
 def _evaluate(q, K, m=None):
@@ -351,9 +368,9 @@ def _evaluate(q, K, m=None):
     n = _n_points(K)
     m = (int(K) + 1) // 2 if m is None else int(m)
     key = (float(q), int(K), n, m)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
+    hit = _cache_get(_CACHE, key)
+    if hit is not None:
+        return hit
     if not 0.0 < q < 1.0:
         out = (np.nan, np.nan, np.nan, np.nan)
     else:
@@ -375,11 +392,7 @@ def _evaluate(q, K, m=None):
         dcm = float(dc.mean())
         err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
         out = (F, Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err)
-    with _CACHE_LOCK:
-        if len(_CACHE) > 256:
-            _CACHE.clear()
-        _CACHE[key] = out
-    return out
+    return _cache_put(_CACHE, key, out)
 
 
 def _per_q(evaluate, q, K, n):
@@ -786,9 +799,9 @@ def _relu_evaluate(q, K):
     """(F, F', F'', stderr of F, failed points) of the ReLU committee at scalar q, cached."""
     n = _n_points(K, relu=True)
     key = (float(q), int(K), n)
-    with _CACHE_LOCK:
-        if key in _RELU_CACHE:
-            return _RELU_CACHE[key]
+    hit = _cache_get(_RELU_CACHE, key)
+    if hit is not None:
+        return hit
     if not 0.0 < q < 1.0:
         out = (np.nan, np.nan, np.nan, np.nan, 0)
     else:
@@ -833,11 +846,7 @@ def _relu_evaluate(q, K):
             # scramblings cannot see; added in quadrature
             err = math.hypot(err, b0 * _relu_min_cost(K)[1])
             out = (float(vals.mean()), Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err, 0)
-    with _CACHE_LOCK:
-        if len(_RELU_CACHE) > 256:
-            _RELU_CACHE.clear()
-        _RELU_CACHE[key] = out
-    return out
+    return _cache_put(_RELU_CACHE, key, out)
 
 
 def relu_logz(q, K, n):
@@ -1024,9 +1033,9 @@ def _replicon_evaluate(q, K, m=None):
     n = _n_points(K)
     m = (int(K) + 1) // 2 if m is None else int(m)
     key = (float(q), int(K), n, m)
-    with _CACHE_LOCK:
-        if key in _REPLICON_CACHE:
-            return _REPLICON_CACHE[key]
+    hit = _cache_get(_REPLICON_CACHE, key)
+    if hit is not None:
+        return hit
     if not 0.0 < q < 1.0:
         out = (np.nan, np.nan, np.nan, np.nan)
     elif K == 1:
@@ -1051,11 +1060,7 @@ def _replicon_evaluate(q, K, m=None):
         means = g_pt.reshape(R, -1).mean(axis=1)
         err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
         out = (float(g_pt.mean()), float(A_pt.mean()), float(B_pt.mean()), err)
-    with _CACHE_LOCK:
-        if len(_REPLICON_CACHE) > 256:
-            _REPLICON_CACHE.clear()
-        _REPLICON_CACHE[key] = out
-    return out
+    return _cache_put(_REPLICON_CACHE, key, out)
 
 
 def sign_replicon(q, K, kappa=None):
@@ -1251,9 +1256,9 @@ def _relu_replicon_evaluate(q, K):
     γ_out, E‖∇²_ω ln Z‖²_F) of the ReLU committee at scalar q, cached."""
     n = _n_points(K, relu=True)
     key = (float(q), int(K), n)
-    with _CACHE_LOCK:
-        if key in _RELU_REPLICON_CACHE:
-            return _RELU_REPLICON_CACHE[key]
+    hit = _cache_get(_RELU_REPLICON_CACHE, key)
+    if hit is not None:
+        return hit
     nan5 = (np.nan,) * 5
     if not 0.0 < q < 1.0:
         out = (np.nan, nan5, np.nan, np.nan)
@@ -1297,11 +1302,7 @@ def _relu_replicon_evaluate(q, K):
             err = float(g_r.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
             out = (relu_replicon_matrix(blocks, K), tuple(float(x) for x in blocks), err,
                    float(frob.mean() * scale))
-    with _CACHE_LOCK:
-        if len(_RELU_REPLICON_CACHE) > 256:
-            _RELU_REPLICON_CACHE.clear()
-        _RELU_REPLICON_CACHE[key] = out
-    return out
+    return _cache_put(_RELU_REPLICON_CACHE, key, out)
 
 
 def relu_replicon(q, K):

@@ -117,7 +117,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
 
 import numpy as np
 from scipy.special import log_ndtr, ndtri
@@ -135,7 +134,6 @@ MAX_K = 9
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _CACHE = {}
-_LOCK = threading.Lock()
 
 
 def _n_points(K):
@@ -285,15 +283,10 @@ def sign_fp_jet(qr, p, t, q1, K):
     outside the domain (q̃, q1 ∉ (0, 1), c² < 0 beyond rounding) give NaN."""
     K = int(K)
     key = (float(qr), float(p), float(t), float(q1), K, _n_points(K))
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-    out = _jet(*key[:5])
-    with _LOCK:
-        if len(_CACHE) > 512:
-            _CACHE.clear()
-        _CACHE[key] = out
-    return out
+    hit = _committee._cache_get(_CACHE, key)
+    if hit is not None:
+        return hit
+    return _committee._cache_put(_CACHE, key, _jet(*key[:5]))
 
 
 def _raw_jet(qr, p, t, q1, K):
