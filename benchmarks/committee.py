@@ -28,7 +28,7 @@ import time
 from scipy import integrate
 from scipy.special import log_ndtr, logsumexp
 
-__all__ = ["naive_committee_k3", "naive_fp_k3", "bench_committee"]
+__all__ = ["naive_committee_k3", "fp_k3_samples", "naive_fp_k3", "bench_committee"]
 
 #: the interior Franz–Parisi point (q̃, p, t, q1) timed (tests/test_committee_fp_finite.py)
 FP_POINT = (0.6, 0.8, 0.55, 0.75)
@@ -55,14 +55,11 @@ def naive_committee_k3(q, epsabs=1e-7):
     return {"value": v, "error_estimate": err, "seconds": time.perf_counter() - t}
 
 
-def naive_fp_k3(qr, p, t, q1, n=200_000, seed=0):
-    """The K = 3 Franz–Parisi energetic average by plain Monte Carlo (value only): z, x, y
-    iid N(0, I₃), x redrawn until the reference √q̃ z + √(1−q̃) x has a positive majority,
-    ln P(majority of m + √(1−q1) η) from the three unit probabilities. Returns value,
-    standard error and seconds."""
+def fp_k3_samples(qr, n, seed):
+    """Plain Monte Carlo samples of the K = 3 Franz–Parisi fields: z, x, y iid N(0, I₃),
+    x redrawn until the reference √q̃ z + √(1−q̃) x has a positive majority (exactly the
+    law of x given z and the reference's majority). Arrays (n, 3)."""
     import numpy as np
-    from scipy.special import ndtr
-    t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     z, x, y = (rng.standard_normal((n, 3)) for _ in range(3))
     at, bt = math.sqrt(qr), math.sqrt(1 - qr)
@@ -70,6 +67,18 @@ def naive_fp_k3(qr, p, t, q1, n=200_000, seed=0):
     while len(todo):
         x[todo] = rng.standard_normal((len(todo), 3))
         todo = todo[((at * z[todo] + bt * x[todo]) > 0).sum(1) < 2]
+    return z, x, y
+
+
+def naive_fp_k3(qr, p, t, q1, n=200_000, seed=0):
+    """The K = 3 Franz–Parisi energetic average by plain Monte Carlo (value only,
+    :func:`fp_k3_samples`), ln P(majority of m + √(1−q1) η) from the three unit
+    probabilities. Returns value, standard error and seconds."""
+    import numpy as np
+    from scipy.special import ndtr
+    t0 = time.perf_counter()
+    z, x, y = fp_k3_samples(qr, n, seed)
+    at, bt = math.sqrt(qr), math.sqrt(1 - qr)
     a, b = t / at, (p - t) / bt
     c, s = math.sqrt(q1 - a * a - b * b), 1 / math.sqrt(1 - q1)
     u = ndtr(s * (a * z + b * x + c * y))

@@ -20,6 +20,7 @@ import pytest
 import sympy as sp
 from scipy.special import log_ndtr, ndtr
 
+from benchmarks.committee import fp_k3_samples
 from replica.committee_fp import SignCommitteeFPLogZ
 from solvers import committee as cm
 from solvers import committee_fp as cfp
@@ -69,13 +70,7 @@ def _monte_carlo(qr, p, t, q1, n, seed, eps=1e-5):
     ln P from the closed K = 3 polynomial. Gradient by central differences with common
     random numbers. Returns (mean, stderr) pairs for the value and the three
     derivatives in (p, t, q1)."""
-    rng = np.random.default_rng(seed)
-    z, x, y = (rng.standard_normal((n, 3)) for _ in range(3))
-    at, bt = math.sqrt(qr), math.sqrt(1 - qr)
-    todo = np.nonzero(((at * z + bt * x) > 0).sum(1) < 2)[0]
-    while len(todo):
-        x[todo] = rng.standard_normal((len(todo), 3))
-        todo = todo[((at * z[todo] + bt * x[todo]) > 0).sum(1) < 2]
+    z, x, y = fp_k3_samples(qr, n, seed)
 
     def lnP(p, t, q1):
         a, b = t / math.sqrt(qr), (p - t) / math.sqrt(1 - qr)
