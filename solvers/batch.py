@@ -24,7 +24,8 @@ The default route (``method="auto"``) is tuned for warm starts along a scan line
 
 Diagnostics are those of :func:`solvers.saddle.solve_saddle`: residual, free
 entropy, observables, stability indicator and the quadrature error (doubled nodes),
-with the status ``quadrature_inaccurate`` above ``QUADRATURE_ALARM``.
+with the status ``quadrature_inaccurate`` above ``QUADRATURE_ALARM`` (or the model's own
+``meta["quadrature_alarm"]``, e.g. the QMC committee averages).
 """
 
 from __future__ import annotations
@@ -420,7 +421,10 @@ def _diagnostics(m, controls, x, status, nit, nfev, tol):
         v2 = np.asarray(m.value(x[c], cs, nodes=nodes), float)
         g2 = m.gradient(x[c], cs, nodes=nodes)
         qerr[c] = np.maximum(np.abs(v2 - value[c]), np.max(np.abs(g2 - g[c]), axis=-1))
-        status[c[~(qerr[c] < C.QUADRATURE_ALARM)]] = "quadrature_inaccurate"
+        # models with a Monte Carlo average (tree committees) state their own alarm,
+        # as in solve_saddle
+        alarm = m.free_energy.meta.get("quadrature_alarm", C.QUADRATURE_ALARM)
+        status[c[~(qerr[c] < alarm)]] = "quadrature_inaccurate"
     stable = np.full(B, -1, dtype=np.int8)
     indicator = None
     for name, rule in m.stable_if.items():

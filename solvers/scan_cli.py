@@ -78,12 +78,18 @@ def _options(items, quantity):
 
 
 def cmd_scan(args):
-    from replica.catalogue import CATALOGUE
+    from replica.catalogue import CATALOGUE, FAMILIES
 
     from .scan import QUANTITIES, _need, parse_grid_spec, scan
-    if args.model not in CATALOGUE:
+    model, sets = args.model, args.set
+    if args.model in FAMILIES:
+        # a model family (tree committees): its options (K, activation) among the --set
+        # items build the model, as for solve and capacity; the rest are controls
+        from .cli import _model_and_sets
+        model, sets = _model_and_sets(args.model, args.set)
+    elif args.model not in CATALOGUE:
         raise ParameterError("model", f"unknown model {args.model!r}; known models: "
-                                      f"{', '.join(sorted(CATALOGUE))}")
+                                      f"{', '.join(sorted(list(CATALOGUE) + list(FAMILIES)))}")
     if args.quantity not in QUANTITIES:
         raise ParameterError("quantity", f"unknown quantity {args.quantity!r}; known: "
                                          f"{', '.join(QUANTITIES)}")
@@ -93,7 +99,7 @@ def cmd_scan(args):
         if name in grid:
             raise ParameterError(name, f"--grid {name} given twice")
         grid[name] = vals
-    controls = _sets(args.set)
+    controls = _sets(sets)
     if args.workers is not None and args.workers < 1:
         raise ParameterError("workers", f"--workers must be >= 1, got {args.workers}")
     options = _options(args.option, args.quantity)
@@ -112,7 +118,7 @@ def cmd_scan(args):
         executor = client.get_executor()
     t0 = time.perf_counter()
     try:
-        ds = scan(args.model, grid, args.quantity, controls=controls, out=args.out,
+        ds = scan(model, grid, args.quantity, controls=controls, out=args.out,
                   executor=executor, workers=args.workers, resume=args.resume,
                   progress=not args.no_progress, along=args.along, block_size=args.block_size,
                   options=options)

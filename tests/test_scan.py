@@ -399,3 +399,35 @@ def test_phase_capacity_figure_quick(tmp_path):
     assert abs(float(at.q_at.sel(kappa=-0.5)) - 0.895923) < 2e-6
     # the AT line lies below the RS capacity: RS breaks before alpha_c for kappa < 0
     assert float(at.alpha_at.sel(kappa=-0.5)) < float(sph.alpha_c.sel(kappa=-0.5))
+
+
+def test_cli_scan_model_families(tmp_path, capsys):
+    """``replica scan`` takes the tree-committee families with their options among the
+    --set items, as solve and capacity do: the K = 3 sign committee's RS saddle over α
+    equals solve_saddle (QMC committee average: the model's own quadrature alarm 1e-3
+    applies, not the 1e-7 of the deterministic rules), and the capacity over the output
+    margin κ is the staircase of replica.committee (κ = 0 and 0.3: the majority,
+    0.920608; κ = 0.6: unanimity, 0.833079/3 = 0.277693)."""
+    from replica.catalogue import get_model
+    from solvers.cli import main
+    out = tmp_path / "k3.nc"
+    assert main(["scan", "binary-tree-committee", "--set", "K=3", "--set", "activation=sign",
+                 "--grid", "alpha=0.2:0.6:3", "--out", str(out), "--no-progress"]) == 0
+    capsys.readouterr()
+    ds = xr.load_dataset(out, engine="h5netcdf")
+    assert ds.attrs["model"] == "binary-tree-committee[K=3,activation=sign]"
+    fe = get_model("binary-tree-committee", K=3, activation="sign")
+    for a in (0.2, 0.6):
+        r = solve_saddle(fe, {"alpha": a})
+        assert abs(float(ds.q.sel(alpha=a)) - r.order_parameters["q"]) < 1e-8
+    out2 = tmp_path / "kappa.nc"
+    assert main(["scan", "binary-tree-committee-margin", "--set", "K=3", "--set", "activation=sign",
+                 "--grid", "kappa=0:0.6:3", "--quantity", "capacity", "--out", str(out2),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    ac = xr.load_dataset(out2, engine="h5netcdf").alpha_c.values
+    assert abs(ac[0] - 0.920608) < 1e-5 and ac[1] == ac[0] and abs(ac[2] - 0.833079 / 3) < 1e-5
+    assert main(["scan", "binary-tree-committee", "--set", "K=3", "--set", "activation=tanh",
+                 "--grid", "alpha=0.2:0.6:3", "--out", str(tmp_path / "e.nc"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "activation" in err[0]
