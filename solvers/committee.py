@@ -375,24 +375,29 @@ def _evaluate(q, K, m=None):
         out = (np.nan, np.nan, np.nan, np.nan)
     else:
         z = qmc_points(int(K) - 1, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
-        R = z.shape[0]
-        a = math.sqrt(q / (1.0 - q))
-        a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
-        a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
-        v, d1, d2, cv = _per_a(a, z.reshape(-1, K - 1), m)
-        # F = mean(ln P) + (a²/2)(mean(C) - E C): ln P ≃ -(a²/2) C(z) + O(ln a) as
-        # q -> 1, so the control variate removes the growing part of the variance
-        # (error 2e-3 -> 3e-5 at q = 0.99, K = 3); (a²)' = 1/(1-q)², (a²)'' = 2/(1-q)³
-        dc = cv - _min_cost_exact(int(K), m)
-        b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
-        vals = v + b0 * dc
-        means = vals.reshape(R, -1).mean(axis=1)
-        F = float(vals.mean())
-        Fa, Faa = float(d1.mean()), float(d2.mean())
-        dcm = float(dc.mean())
-        err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
-        out = (F, Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err)
+        v, d1, d2, cv = _per_a(math.sqrt(q / (1.0 - q)), z.reshape(-1, K - 1), m)
+        out = _q_estimate(q, v, d1, d2, cv - _min_cost_exact(int(K), m), z.shape[0])
     return _cache_put(_CACHE, key, out)
+
+
+def _q_estimate(q, v, d1, d2, dc, R):
+    """(F, F', F'', stderr of F) in q from per-point ln P and its first two derivatives in
+    a = √(q/(1−q)) (``v``, ``d1``, ``d2``; R scramblings of equal size, in order) and
+    the control variate dc = C(z) − E C (sign and ReLU units alike).
+
+    F = mean(ln P) + (a²/2)(mean(C) − E C): ln P ≃ −(a²/2) C(z) + O(ln a) as q → 1, so
+    the control variate removes the growing part of the variance (error 2e-3 → 3e-5 at
+    q = 0.99, K = 3, sign); (a²)' = 1/(1−q)², (a²)'' = 2/(1−q)³, and the a-derivatives
+    go to q by the chain rule with a' = ½ q^{−1/2}(1−q)^{−3/2}."""
+    a = math.sqrt(q / (1.0 - q))
+    a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
+    a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
+    b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
+    vals = v + b0 * dc
+    means = vals.reshape(R, -1).mean(axis=1)
+    Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())
+    err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+    return float(vals.mean()), Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err
 
 
 def _per_q(evaluate, q, K, n):
@@ -806,11 +811,8 @@ def _relu_evaluate(q, K):
         out = (np.nan, np.nan, np.nan, np.nan, 0)
     else:
         z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
-        R = z.shape[0]
         zf = z.reshape(-1, K)
         a = math.sqrt(q / (1.0 - q))
-        a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
-        a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
         labels = _relu_labels(K)
         n4 = 4 * (C.COMMITTEE_QMC_POINTS if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K)
         # the first n scrambled-Sobol points of the min-cost's 4n are these points
@@ -835,17 +837,11 @@ def _relu_evaluate(q, K):
             out = (np.nan, np.nan, np.nan, np.nan, nbad)
         else:
             # control variate (as for sign): ln P ≃ -(a²/2) C(z) as q -> 1
-            dc = cv - EC
-            b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
-            vals = v + b0 * dc
-            means = vals.reshape(R, -1).mean(axis=1)
-            Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())
-            err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+            F, F1, F2, err = _q_estimate(q, v, d1, d2, cv - EC, z.shape[0])
             # the reference E C is itself a QMC estimate (4x the points): its error
             # enters F as a common offset (a²/2) δ(E C), which the spread of the
             # scramblings cannot see; added in quadrature
-            err = math.hypot(err, b0 * _relu_min_cost(K)[1])
-            out = (float(vals.mean()), Fa * a1 + b1 * dcm, Faa * a1 * a1 + Fa * a2 + b2 * dcm, err, 0)
+            out = (F, F1, F2, math.hypot(err, 0.5 * a * a * _relu_min_cost(K)[1]), 0)
     return _cache_put(_RELU_CACHE, key, out)
 
 
