@@ -113,18 +113,24 @@ def _load_affine_alpha(model, x, controls, load):
     return float(-g0 / (g1 - g0))
 
 
+def rs_branch_point(model, controls, load, q):
+    """The RS saddle at overlap q, parametrised by q: ([q, q̂], α). The conjugate
+    equation ∂Φ/∂q̂ = 0 does not involve the load (it is the prior's), so q̂ follows by
+    brentq in ln q̂ at α = 0; then α makes q stationary (:func:`_load_affine_alpha`).
+    Raises ValueError when the conjugate equation has no root in q̂ ∈ [e^-30, e^80]."""
+    def g_hat(lq):
+        return float(model.gradient([q, math.exp(lq)], {**controls, load: 0.0})[1])
+
+    lq = brentq(g_hat, -30.0, 80.0, xtol=1e-13)
+    x = [q, math.exp(lq)]
+    return x, _load_affine_alpha(model, x, controls, load)
+
+
 def _approach(model, controls, load, eps_list):
     """Solve the conjugate equation at q = 1 - ε and the α that makes q stationary."""
     alphas, replicons = [], []
     for eps in eps_list:
-        q = 1.0 - eps
-
-        def g_hat(lq, q=q):
-            return float(model.gradient([q, math.exp(lq)], {**controls, load: 0.0})[1])
-
-        lq = brentq(g_hat, -30.0, 80.0, xtol=1e-13)
-        x = [q, math.exp(lq)]
-        a = _load_affine_alpha(model, x, controls, load)
+        x, a = rs_branch_point(model, controls, load, 1.0 - eps)
         alphas.append(a)
         replicons.append(float(model.observables_at(x, {**controls, load: a}).get("replicon", np.nan)))
     return alphas, replicons

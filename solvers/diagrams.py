@@ -504,8 +504,8 @@ def alpha_at(model, controls=None, *, q_min=0.02, q_max=0.999, tol=1e-10) -> Alp
     The RS branch is parametrised by its overlap q: the conjugate equation
     :math:`\partial_{\hat q}\Phi = 0` does not involve α (it is the prior's), so it gives
     :math:`\hat q(q)`, and since Φ is affine in α, :math:`\partial_q\Phi = 0` gives
-    :math:`\alpha(q)` in closed form (the route of :func:`solvers.capacity.capacity`
-    towards q → 1). The replicon :math:`\lambda(q) = 1 - \alpha\gamma_{in}\gamma_{out}`
+    :math:`\alpha(q)` in closed form (:func:`solvers.capacity.rs_branch_point`, the route
+    of :func:`solvers.capacity.capacity` towards q → 1). The replicon :math:`\lambda(q) = 1 - \alpha\gamma_{in}\gamma_{out}`
     (de Almeida & Thouless, J. Phys. A 11, 983 (1978); Gardner & Derrida, J. Phys. A
     21, 271 (1988) eq. (38); the model's ``replicon`` observable) is scanned on
     :data:`AT_SCAN_POINTS` values of q in [q_min, q_max]; its first sign change from
@@ -539,7 +539,7 @@ def alpha_at(model, controls=None, *, q_min=0.02, q_max=0.999, tol=1e-10) -> Alp
     """
     from scipy.optimize import brentq
 
-    from .capacity import _load_affine_alpha
+    from .capacity import rs_branch_point
     from .codegen import compile_model
     from .saddle import validate_controls
     t0 = time.perf_counter()
@@ -574,14 +574,10 @@ def alpha_at(model, controls=None, *, q_min=0.02, q_max=0.999, tol=1e-10) -> Alp
         if q in memo:
             return memo[q]
 
-        def g_hat(lq):
-            return float(m.gradient([q, math.exp(lq)], {**ctl, load: 0.0})[1])
         try:
-            lq = brentq(g_hat, -30.0, 80.0, xtol=1e-13)
+            x, a = rs_branch_point(m, ctl, load, q)
         except ValueError as exc:
             raise _Fail(q, f"no conjugate qhat at q={q:.6g} ({exc})") from None
-        x = [q, math.exp(lq)]
-        a = _load_affine_alpha(m, x, ctl, load)
         lam = float(m.observables_at(x, {**ctl, load: a})["replicon"])
         if not (math.isfinite(a) and math.isfinite(lam)):
             raise _Fail(q, f"non-finite alpha={a!r} or replicon={lam!r} at q={q:.6g}")

@@ -735,12 +735,9 @@ def test_spherical_k3_at_point():
     assert abs(1 - alpha * (1 - q_at)**2 * 3 * (bA + 2 * bB)) < 1e-3
     m = compile_model(get_model("tree-committee", K=3, activation="sign"))
     lam = []
+    from solvers.capacity import rs_branch_point
     for q in (0.58, 0.62):  # the RS saddle at fixed q: q̂ from the prior's equation, α affine
-        from solvers.capacity import _load_affine_alpha
-        from scipy.optimize import brentq
-        lq = brentq(lambda lq: float(m.gradient([q, math.exp(lq)], {"alpha": 0.0})[1]), -30, 80)
-        x = [q, math.exp(lq)]
-        a = _load_affine_alpha(m, x, {}, "alpha")
+        x, a = rs_branch_point(m, {}, "alpha", q)
         lam.append(float(m.observables_at(x, {"alpha": a})["replicon"]))
     assert lam[0] > 0.01 and lam[1] < -0.01
 
