@@ -124,20 +124,28 @@ from scipy.stats import qmc
 
 from . import committee as _committee
 from . import constants as C
+from . import relu_reference as _relu_reference
 
-__all__ = ["sign_fp_logz", "sign_fp_logz_stderr", "sign_fp_jet", "MAX_K"]
+__all__ = ["sign_fp_logz", "sign_fp_logz_stderr", "sign_fp_jet", "relu_fp_logz", "relu_fp_logz_stderr",
+           "relu_fp_jet", "MAX_K", "RELU_MAX_K"]
 
 #: Largest K evaluated: the cost grows like 4^K per point (2^{K-1} reference patterns
 #: × 2^{K-1} inner subsets; timings in the module docstring: K = 9 takes 78 s per
 #: evaluation, larger K would not finish a curve).
 MAX_K = 9
 
+#: Largest K of the ReLU node: the exact reference sampler's (solvers.relu_reference).
+RELU_MAX_K = _relu_reference.MAX_K
+
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _CACHE = {}
 
 
-def _n_points(K):
-    base = C.COMMITTEE_QMC_POINTS if K <= 5 else C.COMMITTEE_FP_POINTS_LARGE_K
+def _n_points(K, act="sign"):
+    if act == "relu":
+        base = C.RELU_FP_POINTS
+    else:
+        base = C.COMMITTEE_QMC_POINTS if K <= 5 else C.COMMITTEE_FP_POINTS_LARGE_K
     return base * getattr(_committee._STATE, "scale", 1)
 
 
@@ -201,10 +209,10 @@ def _inner(u, S):
     return lnP, g, H
 
 
-def _block(z, v, y, qr, a, b, c, s, K):
-    """Weighted sums over the rows of one block of points: (Σ w ℓ, Σ w ∇ψ ℓ, Σ w ∇²ψ ℓ)
-    per row, ψ = (a, b, c, s), summed over reference patterns and the antithetic pair."""
-    M = z.shape[0]
+def _sign_pieces(z, v, qr, K):
+    """The sign reference measure on one block of points: per majority pattern σ, the
+    draws x (truncated normals on the pattern's sides) and the pattern's normalised
+    weight (module docstring), with the inner ln P of a majority."""
     S = _majority_subsets(K)
     at = math.sqrt(qr / (1 - qr))
     lpt, lqt = log_ndtr(at * z), log_ndtr(-at * z)       # reference unit positive / negative
@@ -212,17 +220,24 @@ def _block(z, v, y, qr, a, b, c, s, K):
     LW = LW - np.logaddexp.reduce(LW, axis=1, keepdims=True)
     xpos = _truncated_normal(v, lpt, lqt, True)
     xneg = _truncated_normal(v, lpt, lqt, False)
+    inner = functools.partial(_inner, S=S)
+    return [(np.where(sig > 0, xpos, xneg), np.exp(LW[:, k]), inner) for k, sig in enumerate(S)]
+
+
+def _block(z, pieces, y, a, b, c, s):
+    """Weighted sums over the rows of one block of points: (Σ w ℓ, Σ w ∇ψ ℓ, Σ w ∇²ψ ℓ)
+    per row, ψ = (a, b, c, s), summed over the reference's pieces (draws x, weight,
+    inner ln P with its u-gradient and Hessian) and the antithetic pair."""
+    M = z.shape[0]
     val = np.zeros(M)
     grad = np.zeros((M, 4))
     hess = np.zeros((M, 4, 4))
-    for k, sig in enumerate(S):
-        x = np.where(sig > 0, xpos, xneg)
-        wt = np.exp(LW[:, k])
+    for x, wt, inner in pieces:
         for sgn in (1.0, -1.0):
             yy = sgn * y
             mfield = a * z + b * x + c * yy
             u = s * mfield
-            lnP, g, H = _inner(u, S)
+            lnP, g, H = inner(u)
             J = np.stack([s * z, s * x, s * yy, mfield], axis=2)   # (M, K, 4) = ∂u/∂ψ
             gr = np.matmul(g[:, None, :], J)[:, 0, :]
             hs = np.matmul(J.transpose(0, 2, 1), np.matmul(H, J))
@@ -236,12 +251,55 @@ def _block(z, v, y, qr, a, b, c, s, K):
     return val, grad, hess
 
 
-def _psi_jet(qr, a, b, c, s, K):
+def _relu_inner(u, n_w):
+    """ln P(Σ_{l<n_w} relu(u_l + η_l) > Σ_{l≥n_w} relu(u_l + η_l)) per row, its gradient
+    (N, K) and Hessian (N, K, K) in u: the contour jets of :mod:`solvers.committee`
+    along e_l (gradient, diagonal) and e_l + e_m (polarisation)."""
+    K = u.shape[1]
+    D, pairs = _committee._relu_hess_directions(K)
+    lp, d1, d2 = _committee._relu_group_dirs(u[:, :n_w], u[:, n_w:], D)
+    H = np.empty((len(u), K, K))
+    H[:, np.arange(K), np.arange(K)] = d2[:, :K]
+    for j, (l, m) in enumerate(pairs):
+        H[:, l, m] = H[:, m, l] = 0.5 * (d2[:, K + j] - d2[:, l] - d2[:, m])
+    return lp, d1[:, :K], H
+
+
+@functools.lru_cache(maxsize=8)
+def _relu_draws(qr, K, n, R):
+    """Exact draws of the ReLU reference fields x | z, label (:mod:`solvers.relu_reference`)
+    on all points, shape (labels, R, n, K), read-only; q̃ is fixed along a curve."""
+    z, v, _ = _points(K, n, R)
+    at = math.sqrt(qr / (1 - qr))
+    labels = _relu_reference.label_groups(K)
+    out = np.empty((len(labels), R, n, K))
+    with np.errstate(all="ignore"):
+        for j, n_w in enumerate(labels):
+            for r in range(R):
+                out[j, r] = _relu_reference.sample_reference(at * z[r], v[r], n_w)[0]
+    out.setflags(write=False)
+    return out
+
+
+def _relu_pieces(qr, K, n, r, sl):
+    """The ReLU reference measure on one block of points: per label, the exact draws and
+    the weight 1/labels, with the inner ln P of that label's winning group."""
+    X = _relu_draws(qr, K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
+    labels = _relu_reference.label_groups(K)
+    M = X[0, r, sl].shape[0]
+    return [(X[j, r, sl], np.full(M, 1.0 / len(labels)), functools.partial(_relu_inner, n_w=n_w))
+            for j, n_w in enumerate(labels)]
+
+
+def _psi_jet(qr, a, b, c, s, K, act="sign"):
     """Estimates over all points: (mean ℓ, mean ∇ψ, mean ∇²ψ, per-randomisation means of ℓ)."""
-    n = _n_points(K)
+    n = _n_points(K, act)
     z, v, y = _points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
     R = z.shape[0]
-    step = max(64, C.COMMITTEE_FP_CHUNK // (2 ** (K - 1) * K))
+    if act == "sign":
+        step = max(64, C.COMMITTEE_FP_CHUNK // (2 ** (K - 1) * K))
+    else:
+        step = C.RELU_FP_CHUNK
     vals = np.empty((R, n))
     grad = np.zeros(4)
     hess = np.zeros((4, 4))
@@ -249,7 +307,11 @@ def _psi_jet(qr, a, b, c, s, K):
         for r in range(R):
             for i0 in range(0, n, step):
                 sl = slice(i0, i0 + step)
-                vb, gb, hb = _block(z[r, sl], v[r, sl], y[r, sl], qr, a, b, c, s, K)
+                if act == "sign":
+                    pieces = _sign_pieces(z[r, sl], v[r, sl], qr, K)
+                else:
+                    pieces = _relu_pieces(qr, K, n, r, sl)
+                vb, gb, hb = _block(z[r, sl], pieces, y[r, sl], a, b, c, s)
                 vals[r, sl] = vb
                 grad += gb.sum(axis=0)
                 hess += hb.sum(axis=0)
@@ -257,11 +319,11 @@ def _psi_jet(qr, a, b, c, s, K):
     return vals.mean(), grad / N, hess / N, vals.mean(axis=1)
 
 
-def _c2_jet(qr, a, b, c2, s, K):
+def _c2_jet(qr, a, b, c2, s, K, act="sign"):
     """Value, gradient and Hessian of Ĝ in φ = (a, b, c², s), and per-randomisation
     means of the value (module docstring: the c² entries at small c)."""
     c = math.sqrt(max(c2, 0.0))
-    v, g, h, means = _psi_jet(qr, a, b, c, s, K)
+    v, g, h, means = _psi_jet(qr, a, b, c, s, K, act)
     G = np.array([g[0], g[1], 0.0, g[3]])
     Hm = np.zeros((4, 4))
     Hm[np.ix_([0, 1, 3], [0, 1, 3])] = h[np.ix_([0, 1, 3], [0, 1, 3])]
@@ -269,7 +331,7 @@ def _c2_jet(qr, a, b, c2, s, K):
     if c >= C.FP_C_HESSIAN:
         hc, gc, cc = h, g, c
     else:
-        _, gc, hc, _ = _psi_jet(qr, a, b, C.FP_C_HESSIAN, s, K)
+        _, gc, hc, _ = _psi_jet(qr, a, b, C.FP_C_HESSIAN, s, K, act)
         cc = C.FP_C_HESSIAN
     Hm[2, 2] = (hc[2, 2] - gc[2] / cc) / (4 * cc * cc)
     for j in (0, 1, 3):
@@ -289,7 +351,18 @@ def sign_fp_jet(qr, p, t, q1, K):
     return _committee._cache_put(_CACHE, key, _jet(*key[:5]))
 
 
-def _raw_jet(qr, p, t, q1, K):
+def relu_fp_jet(qr, p, t, q1, K):
+    """:func:`sign_fp_jet` for ReLU units (module docstring, section "ReLU units")."""
+    K = int(K)
+    _check_relu_k(K)
+    key = (float(qr), float(p), float(t), float(q1), K, _n_points(K, "relu"), "relu")
+    hit = _committee._cache_get(_CACHE, key)
+    if hit is not None:
+        return hit
+    return _committee._cache_put(_CACHE, key, _jet(*key[:5], "relu"))
+
+
+def _raw_jet(qr, p, t, q1, K, act="sign"):
     """(Ĝ, ∇Ĝ, ∇²Ĝ in (p, t, q1), per-randomisation means of Ĝ), or None outside the
     domain (q̃, q1 ∉ (0, 1), |p|, |t| > 1, c² < 0 beyond rounding)."""
     if not (0.0 < qr < 1.0 and 0.0 < q1 < 1.0 and -1.0 <= p <= 1.0 and abs(t) <= 1.0):
@@ -300,7 +373,7 @@ def _raw_jet(qr, p, t, q1, K):
     if c2 < -C.FP_C2_EXTENSION:
         return None
     s = 1 / math.sqrt(1 - q1)
-    v, G, Hm, means = _c2_jet(qr, a, b, max(c2, 0.0), s, K)
+    v, G, Hm, means = _c2_jet(qr, a, b, max(c2, 0.0), s, K, act)
     if c2 < 0:  # second-order extension in c² (module docstring)
         v = v + c2 * G[2] + 0.5 * c2 * c2 * Hm[2, 2]
         G = G + c2 * Hm[2]
@@ -315,15 +388,16 @@ def _raw_jet(qr, p, t, q1, K):
     return v, Jp.T @ G, Jp.T @ Hm @ Jp + np.einsum("i,ijk->jk", G, D2), means
 
 
-def _jet(qr, p, t, q1, K):
-    raw = _raw_jet(qr, p, t, q1, K)
+def _jet(qr, p, t, q1, K, act="sign"):
+    raw = _raw_jet(qr, p, t, q1, K, act)
     if raw is None:
         return (np.nan, np.full(3, np.nan), np.full((3, 3), np.nan), np.nan)
     v, grad, hess, means = raw
     # control variates (module docstring): the estimator's own value and gradient at
     # the typical point θ0, against the RS node's F_K(q̃) and (−2F', 2F', F')
-    v0, g0, means0 = _typical(qr, K, _n_points(K))
-    F, F1 = (float(_committee.sign_logz(qr, K, n)) for n in (0, 1))
+    v0, g0, means0 = _typical(qr, K, _n_points(K, act), act)
+    rs = _committee.sign_logz if act == "sign" else _committee.relu_logz
+    F, F1 = (float(rs(qr, K, n)) for n in (0, 1))
     delta = g0 - np.array([-2 * F1, 2 * F1, F1])
     D = np.array([p, t, q1]) - qr
     w2 = C.FP_TAPER_WIDTH**2
@@ -335,24 +409,25 @@ def _jet(qr, p, t, q1, K):
                     - (np.outer(D, delta) + np.outer(delta, D)) / w2)
     R = len(means)
     err = float(np.std(means - means0, ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
-    err = math.hypot(err, _committee.sign_logz_stderr(qr, K))
+    rs_err = _committee.sign_logz_stderr if act == "sign" else _committee.relu_logz_stderr
+    err = math.hypot(err, rs_err(qr, K))
     return float(v - v0 + F - corr), grad - dcorr, hess - d2corr, err
 
 
 @functools.lru_cache(maxsize=64)
-def _typical(qr, K, n):
+def _typical(qr, K, n, act="sign"):
     """Ĝ, its (p, t, q1)-gradient and its per-randomisation means at the typical point
     θ0 = (q̃, q̃, q̃) (the control variates; one evaluation per reference q̃)."""
-    v0, g0, _, means0 = _raw_jet(qr, qr, qr, qr, K)
+    v0, g0, _, means0 = _raw_jet(qr, qr, qr, qr, K, act)
     return v0, g0, means0
 
 
-def _derivative(qr, p, t, q1, K, i, j, k, l):
+def _derivative(qr, p, t, q1, K, i, j, k, l, act="sign"):
     """One entry of the jet; i > 0: central differences in q̃ (module docstring)."""
     if i + j + k + l > 2:
         raise NotImplementedError("derivatives of total order > 2 of the committee FP node")
     if i == 0:
-        v, g, h, _ = sign_fp_jet(qr, p, t, q1, K)
+        v, g, h, _ = (sign_fp_jet if act == "sign" else relu_fp_jet)(qr, p, t, q1, K)
         idx = [0] * j + [1] * k + [2] * l
         if not idx:
             return v
@@ -360,8 +435,8 @@ def _derivative(qr, p, t, q1, K, i, j, k, l):
             return g[idx[0]]
         return h[idx[0], idx[1]]
     hq = C.FP_QREF_STEP
-    up = _derivative(qr + hq, p, t, q1, K, i - 1, j, k, l)
-    dn = _derivative(qr - hq, p, t, q1, K, i - 1, j, k, l)
+    up = _derivative(qr + hq, p, t, q1, K, i - 1, j, k, l, act)
+    dn = _derivative(qr - hq, p, t, q1, K, i - 1, j, k, l, act)
     return (up - dn) / (2 * hq)
 
 
@@ -374,6 +449,29 @@ def sign_fp_logz(qr, p, t, q1, K, i, j, k, l):
         from .errors import ParameterError
         raise ParameterError("K", f"the finite-K Franz–Parisi committee term is evaluated for "
                                   f"K <= {MAX_K} (cost ~4^K per point); use K = inf")
+    return _per_point(qr, p, t, q1, K, i, j, k, l, "sign")
+
+
+def relu_fp_logz(qr, p, t, q1, K, i, j, k, l):
+    r"""∂^{i}_{q̃}∂^{j}_p∂^{k}_t∂^{l}_{q_1} of the finite-K ReLU committee's FP
+    energetic term (module docstring, section "ReLU units"), as :func:`sign_fp_logz`;
+    2 ≤ K ≤ ``RELU_MAX_K``."""
+    K, i, j, k, l = (int(a) for a in (K, i, j, k, l))
+    _check_relu_k(K)
+    return _per_point(qr, p, t, q1, K, i, j, k, l, "relu")
+
+
+def _check_relu_k(K):
+    if not 2 <= K <= RELU_MAX_K:
+        from .errors import ParameterError
+        raise ParameterError("K", f"the finite-K Franz–Parisi term of the ReLU committee is "
+                                  f"evaluated for 2 <= K <= {RELU_MAX_K} (the exact reference "
+                                  f"sampler, solvers.relu_reference; K = 4 would need nested 2-D "
+                                  f"integrals per density value); use K = inf, got K = {K}")
+
+
+def _per_point(qr, p, t, q1, K, i, j, k, l, act):
+    """The node's entry over broadcast overlaps, evaluated once per distinct point."""
     arrs = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (qr, p, t, q1)))
     shape = arrs[0].shape
     flat = [a.ravel() for a in arrs]
@@ -382,7 +480,7 @@ def sign_fp_logz(qr, p, t, q1, K, i, j, k, l):
     for n in range(out.size):
         key = tuple(float(f[n]) for f in flat)
         if key not in seen:
-            seen[key] = _derivative(*key, K, i, j, k, l)
+            seen[key] = _derivative(*key, K, i, j, k, l, act)
         out[n] = seen[key]
     return out.reshape(shape)
 
@@ -390,3 +488,8 @@ def sign_fp_logz(qr, p, t, q1, K, i, j, k, l):
 def sign_fp_logz_stderr(qr, p, t, q1, K):
     """Standard error of the node value (module docstring)."""
     return sign_fp_jet(float(qr), float(p), float(t), float(q1), int(K))[3]
+
+
+def relu_fp_logz_stderr(qr, p, t, q1, K):
+    """Standard error of the ReLU node value (module docstring)."""
+    return relu_fp_jet(float(qr), float(p), float(t), float(q1), int(K))[3]

@@ -386,3 +386,9 @@ FP_TAPER_WIDTH = 0.1
 #: the physical saddles near the typical point have c² = O((p − q̃)²), within the
 #: QMC noise of the boundary: Newton steps may cross it).
 FP_C2_EXTENSION = 1e-3
+#: Franz–Parisi term of the finite-K ReLU committee (solvers.committee_fp, "ReLU units"):
+#: scrambled-Sobol points per randomisation (dimension 3K; each point costs a contour
+#: integral with K(K+1)/2 directional jets per label and antithetic sign, as the RS
+#: node's RELU_QMC_POINTS), and rows per vectorised block of the contour jets.
+RELU_FP_POINTS = 2**11
+RELU_FP_CHUNK = 512
