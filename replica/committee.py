@@ -309,53 +309,82 @@ class ReluCommitteeLogZ(sp.Function):
     with :math:`c_l = +1` for the first ⌈K/2⌉ units and −1 for the others (for even K the
     two labels give the same average, by the symmetry of the iid z_l).
 
-    Arguments ``(q, K, n)``, K ≥ 2 and n ≥ 0 integers (n = 0, 1, 2 are evaluated).
-    Given z the units are independent: each rectified field has an atom Φ(−a z_l) at 0
-    and a Gaussian part, and P(output > 0) is the Bromwich inversion of the product of
-    their Laplace transforms (derived and evaluated in :func:`solvers.committee.relu_logz`;
-    derivatives are those of the same estimator). ``fdiff`` gives the node of order
-    n + 1; :meth:`q_to_one_leading` the limit −E C/(2(1−q)) (:class:`ReluCommitteeMinCost`).
+    Arguments ``(q, K, n)``, K ≥ 2 and n ≥ 0 integers (n = 0, 1, 2 are evaluated), or
+    ``(q, K, n, kappa)`` with the output margin: the event is
+    :math:`y\sum_l c_l\max(0,\lambda_l) > \kappa\sigma_K`,
+    :math:`\sigma_K = \sqrt{K(1/2 - 1/(2\pi))}` (module docstring; κ = 0 gives the
+    numbers of the 3-argument node). Given z the units are independent: each rectified
+    field has an atom Φ(−a z_l) at 0 and a Gaussian part, and P(output > threshold) is
+    the Bromwich inversion of the product of their Laplace transforms (derived and
+    evaluated in :func:`solvers.committee.relu_logz`; derivatives are those of the same
+    estimator). ``fdiff`` gives the node of order n + 1 (in q; the threshold in the
+    rescaled variables, κσ_K/√(1−q), moves with q and the estimator carries that chain
+    rule); κ is a control, never differentiated by the solvers, so its derivative is not
+    implemented (NotImplementedError, not a silent 0). :meth:`q_to_one_leading` gives the
+    limit −E C/(2(1−q)) (:class:`ReluCommitteeMinCost`, with κ the distance to the
+    shifted region).
     """
 
-    nargs = 3
+    nargs = (3, 4)
     is_real = True
 
     @classmethod
-    def eval(cls, q, K, n):
+    def eval(cls, q, K, n, kappa=None):
         if not (K.is_Integer and K >= 2 and n.is_Integer and n >= 0):
             raise ValueError(f"ReluCommitteeLogZ: K ≥ 2 and n ≥ 0 must be integers, got {K}, {n}")
+        if kappa is not None and kappa.is_Number and not kappa.is_finite:
+            raise ValueError(f"kappa: the output margin must be finite, got {kappa}")
         return None
 
     def fdiff(self, argindex=1):
+        if argindex == 4 and len(self.args) == 4:
+            raise NotImplementedError("ReluCommitteeLogZ: the derivative in the output margin kappa "
+                                      "(a control) is not implemented")
         if argindex != 1:
             raise sp.ArgumentIndexError(self, argindex)
-        q, K, n = self.args
-        return ReluCommitteeLogZ(q, K, n + 1)
+        q, K, n = self.args[:3]
+        return ReluCommitteeLogZ(q, K, n + 1, *self.args[3:])
 
     def q_to_one_leading(self, eps):
-        q, K, n = self.args
+        q, K, n = self.args[:3]
         if n != 0:
             raise NotImplementedError("q → 1 limit of derivative nodes")
-        return -ReluCommitteeMinCost(K) / (2 * eps)
+        return -ReluCommitteeMinCost(K, *self.args[3:]) / (2 * eps)
+
+    def _latex(self, printer, exp=None):
+        q, K, n = self.args[:3]
+        inner = "; ".join(printer._print(a) for a in (q,) + self.args[3:])
+        body = r"\mathbb{E}_{y,z}\ln\mathcal{Z}^{\mathrm{ReLU}}_{%s}(%s)" % (printer._print(K), inner)
+        if n:
+            body = r"\partial_{%s}^{%s}%s" % (printer._print(q), n, body)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
 class ReluCommitteeMinCost(sp.Function):
     r"""Label-averaged :math:`\mathbb{E}_z C(z)`: C is the smallest squared distance from
-    z ∈ R^K to the region :math:`y\sum_l c_l\max(0,\lambda_l) > 0`; evaluated by
+    z ∈ R^K to the region :math:`y\sum_l c_l\max(0,\lambda_l) > 0` (argument ``(K,)``),
+    or to :math:`y\sum_l c_l\max(0,\lambda_l) \ge \kappa\sigma_K` (arguments
+    ``(K, kappa)``, the output margin of :class:`ReluCommitteeLogZ`); evaluated by
     :func:`solvers.committee.relu_min_cost` (a water-filling quadratic programme per
-    point, QMC over z)."""
+    point, QMC over z). The spherical RS capacity is 1/E C."""
 
-    nargs = 1
+    nargs = (1, 2)
     is_real = True
 
     @classmethod
-    def eval(cls, K):
+    def eval(cls, K, kappa=None):
         if not (K.is_Integer and K >= 2):
             raise ValueError(f"ReluCommitteeMinCost: K must be an integer ≥ 2, got {K}")
         return None
 
+    def fdiff(self, argindex=1):
+        raise NotImplementedError("ReluCommitteeMinCost: the derivative in the output margin kappa "
+                                  "(a control) is not implemented")
+
     def _latex(self, printer, exp=None):
         body = r"\mathbb{E}\,C^{\mathrm{ReLU}}_{%s}" % printer._print(self.args[0])
+        if len(self.args) == 2:
+            body += r"(%s)" % printer._print(self.args[1])
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
@@ -548,11 +577,11 @@ class ReluCommitteeReplicon(sp.Function):
     0.80 α_c, below the K = 2 capacity.
     """
 
-    nargs = 2
+    nargs = (2, 3)
     is_real = True
 
     @classmethod
-    def eval(cls, q, K):
+    def eval(cls, q, K, kappa=None):
         if not (K.is_Integer and K >= 2):
             raise ValueError(f"ReluCommitteeReplicon: K must be an integer ≥ 2, got {K}")
         return None
@@ -562,9 +591,9 @@ class ReluCommitteeReplicon(sp.Function):
                                   "is not needed by the solvers and not implemented")
 
     def _latex(self, printer, exp=None):
-        q, K = self.args
+        q, K = self.args[:2]
         body = r"%s\,\mu_{\max}\,\mathbb{E}_{y,z}(\nabla^2_\omega\ln\mathcal{Z}^{\mathrm{ReLU}}_{%s}(%s))^{\circ 2}" % (
-            printer._print(K), printer._print(K), printer._print(q))
+            printer._print(K), printer._print(K), "; ".join(printer._print(a) for a in (q,) + self.args[2:]))
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
 
@@ -575,9 +604,10 @@ class TreeCommitteeChannel(Channel):
     uses the node :class:`SignCommitteeLogZ`, K ≥ 2 (ReLU) :class:`ReluCommitteeLogZ`.
 
     ``kappa``: None (output margin 0), or the name of the margin control (``"kappa"``)
-    on the normalised output :math:`(2j-K)/\sqrt K`: sign units, odd K ≥ 3 only (the
-    count threshold m(κ) of :class:`SignCommitteeLogZ`; K = 1 and ReLU units raise
-    ValueError naming K).
+    on the normalised output: sign units, odd K ≥ 3, :math:`(2j-K)/\sqrt K` (the count
+    threshold m(κ) of :class:`SignCommitteeLogZ`); ReLU units, K ≥ 2,
+    :math:`y\sum_l c_l\max(0,\lambda_l)/\sigma_K` with σ_K = √(K(1/2 − 1/(2π))), any
+    real κ (:class:`ReluCommitteeLogZ`); K = 1 raises ValueError naming K.
     """
 
     name = "tree-committee"
@@ -587,10 +617,11 @@ class TreeCommitteeChannel(Channel):
         self.K, self.activation = validate_committee(K, activation)
         self.kappa = None
         if kappa is not None:
-            if self.activation != "sign":
-                raise ValueError(f"K: the output margin kappa at finite K is implemented for sign units "
-                                 f"only (ReLU: the contour integral would need a shifted threshold, not "
-                                 f"done); use K = inf, got K = {self.K}")
+            if self.activation == "relu":
+                self.kappa = margin_control(kappa, "margin on the normalised committee output "
+                                                   "y sum_l c_l relu(lambda_l)/sqrt(K(1/2 - 1/(2 pi))), "
+                                                   "any real value")
+                return
             if self.K == 1:
                 raise ValueError("K: the output margin of the K = 1 committee (output ±1) is not the "
                                  "perceptron's field margin; use odd K >= 3 or inf here, or "
@@ -643,7 +674,7 @@ class TreeCommitteeChannel(Channel):
         if self.K == 1:
             return GaussianAverage(LogH(-sp.sqrt(q) * z / sp.sqrt(1 - q)), z)
         if self.activation == "relu":
-            return ReluCommitteeLogZ(q, self.K, 0)
+            return ReluCommitteeLogZ(q, self.K, 0, *self._extra())
         return SignCommitteeLogZ(q, self.K, 0, *self._extra())
 
     def rs_gamma_out(self, q, z):
@@ -653,7 +684,7 @@ class TreeCommitteeChannel(Channel):
             return GaussianAverage(d2.subs(sp.Symbol("w"), sp.sqrt(q) * z)**2, z)
         if self.activation == "sign":
             return SignCommitteeReplicon(q, self.K, *self._extra())
-        return ReluCommitteeReplicon(q, self.K)
+        return ReluCommitteeReplicon(q, self.K, *self._extra())
 
 
 class WideCommitteeChannel(Channel):
@@ -813,9 +844,9 @@ def validate_committee(K, activation):
 
 def committee_channel(K, activation, margin=False):
     """The channel for (K, activation): finite K or K = inf; ``margin``: with the output
-    margin control ``kappa`` (K = inf, or sign units at odd K ≥ 3: the count threshold
-    m(κ) of :class:`SignCommitteeLogZ`; ValueError naming K for K = 1 and for ReLU units
-    at finite K)."""
+    margin control ``kappa`` (K = inf; sign units at odd K ≥ 3: the count threshold
+    m(κ) of :class:`SignCommitteeLogZ`; ReLU units at K ≥ 2: the threshold κσ_K on the
+    raw output, :class:`ReluCommitteeLogZ`; ValueError naming K for K = 1)."""
     K, activation = validate_committee(K, activation)
     if K == float("inf"):
         return WideCommitteeChannel(activation, "kappa" if margin else None)
@@ -836,7 +867,8 @@ def tree_committee(prior, K, activation, name=None, margin=False):
         Family name (the model is named ``name[K=..,activation=..]``).
     margin : bool
         Add the output margin control ``kappa`` (:class:`WideCommitteeChannel` at
-        K = inf; sign units at odd K ≥ 3, :class:`TreeCommitteeChannel`).
+        K = inf; sign units at odd K ≥ 3 and ReLU units at K ≥ 2,
+        :class:`TreeCommitteeChannel`).
 
     Examples
     --------
@@ -874,10 +906,12 @@ def tree_committee(prior, K, activation, name=None, margin=False):
             # λ_AT ≃ −2α_c J/(1 − q) as q → 1 (SignCommitteeReplicon): no finite limit
             # to extrapolate; solvers.capacity reports −inf (unstable)
             fe.meta["replicon_q_to_one"] = "diverges"
-        elif ch.K >= 3:
+        elif ch.K >= 3 or margin:
             # ReLU, K ≥ 3: the output region is a union, the min-cost has gradient jumps
             # and (1 − q)²γ_out grows like 1/(1 − q) (ReluCommitteeReplicon); K = 2 has a
-            # convex region and a finite limit
+            # convex region and a finite limit at κ ≥ 0, but a union at κ < 0
+            # ({λ2 ≤ |κ|σ_2} ∪ {λ2 − λ1 ≤ |κ|σ_2}): the model cannot know κ, so the
+            # margin family at K = 2 reports −inf or unknown (NaN), never a limit
             fe.meta["replicon_q_to_one"] = "diverges"
     if isinstance(ch, WideCommitteeChannel) and activation == "relu":
         # 1 - Q(1-ε) = Q'(1) ε - (2√2/(3(π-1))) ε^{3/2} + ...: the numerical q -> 1

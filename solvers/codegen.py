@@ -105,16 +105,17 @@ def _print_committee_node(self, e):
 
 
 _NumpyPrinter._print_SignCommitteeLogZ = _print_committee_node
-_NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, %d)" % (
-    self._print(e.args[0]), int(e.args[1]), int(e.args[2]))
-_NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d)" % int(e.args[0])
+_NumpyPrinter._print_ReluCommitteeLogZ = lambda self, e: "_cm.relu_logz(%s, %d, %d%s)" % (
+    self._print(e.args[0]), int(e.args[1]), int(e.args[2]), "".join(", " + self._print(a) for a in e.args[3:]))
+_NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%d%s)" % (
+    int(e.args[0]), "".join(", " + self._print(a) for a in e.args[1:]))
 # finite-K sign committee, Franz–Parisi term (replica.committee_fp) -> solvers.committee_fp
 _NumpyPrinter._print_SignCommitteeFPLogZ = lambda self, e: "_cmfp.sign_fp_logz(%s, %s)" % (
     ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
 _NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d%s)" % (
     self._print(e.args[0]), int(e.args[1]), "".join(", " + self._print(a) for a in e.args[2:]))
-_NumpyPrinter._print_ReluCommitteeReplicon = lambda self, e: "_cm.relu_replicon(%s, %d)" % (
-    self._print(e.args[0]), int(e.args[1]))
+_NumpyPrinter._print_ReluCommitteeReplicon = lambda self, e: "_cm.relu_replicon(%s, %d%s)" % (
+    self._print(e.args[0]), int(e.args[1]), "".join(", " + self._print(a) for a in e.args[2:]))
 # with the output margin κ (2 arguments) the min-cost stays opaque (m(κ) is numeric)
 _NumpyPrinter._print_SignCommitteeMinCost = lambda self, e: "_cm.sign_min_cost(%d%s)" % (
     int(e.args[0]), "".join(", " + self._print(a) for a in e.args[1:]))

@@ -178,7 +178,7 @@ from scipy.stats import qmc
 from . import constants as C
 
 __all__ = ["sign_logz", "sign_logz_stderr", "sign_min_cost", "margin_threshold", "relu_min_cost", "relu_min_cost_stderr", "relu_logz",
-           "relu_logz_stderr", "points_scale", "qmc_points", "sign_replicon", "sign_replicon_parts",
+           "relu_logz_stderr", "relu_margin_scale", "relu_margin_log_p", "points_scale", "qmc_points", "sign_replicon", "sign_replicon_parts",
            "relu_replicon", "relu_replicon_parts", "relu_hessian_u"]
 
 _STATE = threading.local()
@@ -500,9 +500,10 @@ def sign_min_cost(K, kappa=None):
 
 
 # --------------------------------------------------------------------------- ReLU, q -> 1
-def _relu_cost(z, n_plus):
+def _relu_cost(z, n_plus, t=0.0):
     """Smallest squared distance from each row of z (shape (M, K)) to the region where
-    sum_{l < n_plus} relu(λ_l) - sum_{l >= n_plus} relu(λ_l) > 0 (infimum).
+    sum_{l < n_plus} relu(λ_l) - sum_{l >= n_plus} relu(λ_l) > t (infimum; t = κσ_K the
+    output margin on the raw output, 0 without one).
 
     Moves: raise an active plus unit by u (cost u²); activate an inactive plus unit
     (z < 0) and raise it to v ≥ 0 (cost (|z| + v)²); lower an active minus unit by
@@ -511,14 +512,16 @@ def _relu_cost(z, n_plus):
     r = min(μ, y), Σ(contributions) = D (μ by bisection, monotone), cost
     n_active μ² + Σ_new max(μ, |z|)² + Σ min(μ, y)². Activating costs a fixed |z|², so
     the number k of activated units (the k least negative) is enumerated; at least
-    one plus unit must end up active (otherwise the output is 0, not positive).
+    one plus unit must end up active (otherwise the output is 0, not positive), unless
+    t < 0: then the deficit is D = B - A + t and lowering minus units alone may do
+    (the all-off point has output 0 > t).
     """
     M, K = z.shape
     zp, zm = z[:, :n_plus], z[:, n_plus:]
     A = np.maximum(zp, 0).sum(axis=1)
     y = np.maximum(zm, 0)
     B = y.sum(axis=1)
-    D = B - A
+    D = B - A + t
     n_act = (zp > 0).sum(axis=1)
     a_in = np.sort(np.where(zp <= 0, -zp, np.inf), axis=1)  # inactive plus units, |z| ascending
     best = np.where(D < 0, 0.0, np.inf)
@@ -530,7 +533,8 @@ def _relu_cost(z, n_plus):
         else:
             ak = np.zeros((M, 0))
             ok = need.copy()
-        ok &= (n_act + k) >= 1
+        if t >= 0:
+            ok &= (n_act + k) >= 1
         if not np.any(ok):
             continue
         idx = np.nonzero(ok)[0]
@@ -555,22 +559,40 @@ def _relu_cost(z, n_plus):
 
 
 @functools.lru_cache(maxsize=64)
-def _relu_min_cost(K):
+def _relu_min_cost(K, t=0.0):
     n = C.COMMITTEE_QMC_POINTS * 4 if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K * 4
     # even K: balanced readout, both labels give the same average; odd K: label +1 has
     # ceil(K/2) units read with +1, label -1 floor(K/2) (the first columns win)
-    means = _relu_costs(K, n).mean(axis=0).mean(axis=1)
+    means = _relu_costs(K, n, t).mean(axis=0).mean(axis=1)
     R = len(means)
     return float(means.mean()), float(means.std(ddof=1) / math.sqrt(R))
 
 
-def relu_min_cost(K):
+def relu_min_cost(K, kappa=None):
     r""":math:`\mathbb{E}_z C(z)` for the ReLU tree committee (ceil(K/2) units read with +1,
     the rest with −1; averaged over the two labels), :math:`\ln\mathcal Z_K \simeq
     -C(z)/(2(1-q))` as q → 1; QMC over z ∈ R^K (scrambled Sobol). Returns the estimate
     (broadcast like ``K``); :func:`relu_min_cost_stderr` gives its standard error across
-    the independent randomisations."""
-    return np.asarray(_relu_min_cost(int(K))[0])
+    the independent randomisations. ``kappa`` (scalar or array): the output margin, C the
+    squared distance to :math:`y\sum_l c_l\,\mathrm{relu}(\lambda_l) \ge \kappa\sigma_K`
+    (:func:`relu_margin_scale`); None or 0 is the margin-0 value."""
+    if kappa is None:
+        return np.asarray(_relu_min_cost(int(K))[0])
+    kap = np.asarray(kappa, dtype=float)
+    out = np.empty(kap.shape)
+    for idx, ki in enumerate(kap.ravel()):
+        out.flat[idx] = _relu_min_cost(int(K), _margin_t(K, ki))[0]
+    return out if out.ndim else np.asarray(float(out))
+
+
+def _margin_t(K, kappa):
+    """Threshold t = κσ_K on the raw output (0.0 for κ = 0: the margin-0 cache entries);
+    ParameterError naming kappa if κ is not finite."""
+    kappa = float(kappa)
+    if not math.isfinite(kappa):
+        from .errors import ParameterError
+        raise ParameterError("kappa", f"the output margin kappa must be finite, got {kappa}")
+    return 0.0 if kappa == 0 else kappa * relu_margin_scale(K)
 
 
 # --------------------------------------------------------------------------- ReLU, finite q
@@ -788,11 +810,11 @@ def _relu_labels(K):
 
 
 @functools.lru_cache(maxsize=8)
-def _relu_costs(K, n):
+def _relu_costs(K, n, t=0.0):
     """Per-point min-costs C(z) (q → 1 coefficient) on the QMC points, per label:
-    shape (labels, R, n), read-only."""
+    shape (labels, R, n), read-only; t the output threshold κσ_K."""
     z = qmc_points(K, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
-    out = np.array([[_relu_cost(zr, npl) for zr in z] for npl in _relu_labels(K)])
+    out = np.array([[_relu_cost(zr, npl, t) for zr in z] for npl in _relu_labels(K)])
     out.setflags(write=False)
     return out
 
@@ -800,10 +822,12 @@ def _relu_costs(K, n):
 _RELU_CACHE = {}
 
 
-def _relu_evaluate(q, K):
-    """(F, F', F'', stderr of F, failed points) of the ReLU committee at scalar q, cached."""
+def _relu_evaluate(q, K, kappa=0.0):
+    """(F, F', F'', stderr of F, failed points) of the ReLU committee at scalar q, cached;
+    ``kappa`` the output margin (0: the margin-0 node, the same cache entries)."""
     n = _n_points(K, relu=True)
-    key = (float(q), int(K), n)
+    t = _margin_t(K, kappa)
+    key = (float(q), int(K), n) if t == 0.0 else (float(q), int(K), n, float(kappa))
     hit = _cache_get(_RELU_CACHE, key)
     if hit is not None:
         return hit
@@ -816,8 +840,13 @@ def _relu_evaluate(q, K):
         labels = _relu_labels(K)
         n4 = 4 * (C.COMMITTEE_QMC_POINTS if K <= 21 else C.COMMITTEE_QMC_POINTS_LARGE_K)
         # the first n scrambled-Sobol points of the min-cost's 4n are these points
-        costs = (_relu_costs(K, n4)[:, :, :n] if n <= n4 else _relu_costs(K, n)).reshape(len(labels), -1)
-        EC = _relu_min_cost(K)[0]
+        if t == 0.0:
+            costs = (_relu_costs(K, n4)[:, :, :n] if n <= n4 else _relu_costs(K, n)).reshape(len(labels), -1)
+            EC = _relu_min_cost(K)[0]
+        else:
+            costs = (_relu_costs(K, n4, t)[:, :, :n] if n <= n4 else _relu_costs(K, n, t)).reshape(len(labels), -1)
+            EC = _relu_min_cost(K, t)[0]
+            kap, kap1, kap2 = _kappa_scaled(q, K, kappa)
         v = np.zeros(len(zf))
         d1 = np.zeros(len(zf))
         d2 = np.zeros(len(zf))
@@ -826,7 +855,13 @@ def _relu_evaluate(q, K):
         for j, npl in enumerate(labels):
             for s0 in range(0, len(zf), step):
                 blk = zf[s0:s0 + step]
-                lp, g1, g2 = _relu_group(blk[:, :npl], blk[:, npl:], a)
+                if t == 0.0:
+                    lp, g1, g2 = _relu_group(blk[:, :npl], blk[:, npl:], a)
+                else:
+                    # the a-derivative moves u = a z along z and the threshold κ'(a)
+                    lp, g1, g2 = _relu_group_margin_dirs(a * blk[:, :npl], a * blk[:, npl:], blk[:, :, None],
+                                                         kap, (np.array([kap1]), np.array([kap2])))
+                    g1, g2 = g1[:, 0], g2[:, 0]
                 v[s0:s0 + step] += lp / len(labels)
                 d1[s0:s0 + step] += g1 / len(labels)
                 d2[s0:s0 + step] += g2 / len(labels)
@@ -841,29 +876,328 @@ def _relu_evaluate(q, K):
             # the reference E C is itself a QMC estimate (4x the points): its error
             # enters F as a common offset (a²/2) δ(E C), which the spread of the
             # scramblings cannot see; added in quadrature
-            out = (F, F1, F2, math.hypot(err, 0.5 * a * a * _relu_min_cost(K)[1]), 0)
+            ECerr = _relu_min_cost(K)[1] if t == 0.0 else _relu_min_cost(K, t)[1]
+            out = (F, F1, F2, math.hypot(err, 0.5 * a * a * ECerr), 0)
     return _cache_put(_RELU_CACHE, key, out)
 
 
-def relu_logz(q, K, n):
+def _per_q_kappa_relu(evaluate, q, K, n, kappa):
+    """``evaluate(q_i, K, κ_i)[n]`` over ``q`` and ``kappa`` broadcast together, once per
+    distinct (q, κ)."""
+    if n > 2:
+        raise NotImplementedError("derivatives of order > 2 of the committee average")
+    q, kap = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(kappa, dtype=float))
+    vals = {}
+    out = np.empty(q.shape)
+    for idx, key in enumerate(zip(q.ravel(), kap.ravel())):
+        if key not in vals:
+            vals[key] = evaluate(key[0], K, key[1])[n]
+        out.flat[idx] = vals[key]
+    return out
+
+
+def relu_logz(q, K, n, kappa=None):
     """n-th q-derivative (n = 0, 1, 2) of the label-averaged ReLU committee average
-    F_K(q) (module docstring); vectorised over ``q``. Points where the estimate failed
-    (never observed; a non-positive contour sum) give NaN, which the solver reports as
-    a non-finite status."""
+    F_K(q) (module docstring); vectorised over ``q`` (and ``kappa``, the output margin on
+    the normalised output, broadcast with ``q``; None is the margin-0 node, the same
+    numbers as κ = 0). Points where the estimate failed (never observed; a non-positive
+    contour sum) give NaN, which the solver reports as a non-finite status."""
     K, n = int(K), int(n)
     if K < 2:
         from .errors import ParameterError
         raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
-    return _per_q(_relu_evaluate, q, K, n)
+    if kappa is None:
+        return _per_q(_relu_evaluate, q, K, n)
+    return _per_q_kappa_relu(_relu_evaluate, q, K, n, kappa)
 
 
-def relu_logz_stderr(q, K):
+def relu_logz_stderr(q, K, kappa=0.0):
     """Standard error of the QMC estimate of the ReLU F_K(q) across the scramblings."""
-    return _relu_evaluate(float(q), int(K))[3]
+    return _relu_evaluate(float(q), int(K), float(kappa))[3]
 
 
-def relu_min_cost_stderr(K):
-    return _relu_min_cost(int(K))[1]
+def relu_min_cost_stderr(K, kappa=0.0):
+    t = _margin_t(K, kappa)
+    return _relu_min_cost(int(K))[1] if t == 0.0 else _relu_min_cost(int(K), t)[1]
+
+
+# --------------------------------------------------------------------------- ReLU, output margin
+# (derivation: module docstring, section "ReLU committee with an output margin")
+
+def relu_margin_scale(K):
+    r""":math:`\sigma_K = \sqrt{K(1/2 - 1/(2\pi))}`, the standard deviation of
+    :math:`\sum_l c_l\,\mathrm{relu}(\lambda_l)` under random patterns: the output margin
+    of the ``*-tree-committee-margin`` families is κσ_K on the raw output (as at K = inf,
+    :class:`replica.committee.WideCommitteeChannel`)."""
+    return math.sqrt(int(K) * (0.5 - 0.5 / math.pi))
+
+
+def _kappa_scaled(q, K, kappa):
+    """(κ', dκ'/da, d²κ'/da²): the threshold in the rescaled variables, κ' = κσ_K/√(1−q)
+    = κσ_K √(1 + a²), a = √(q/(1−q))."""
+    s = float(kappa) * relu_margin_scale(K)
+    a2 = q / (1.0 - q)
+    r = math.sqrt(1.0 + a2)
+    return s * r, s * math.sqrt(a2) / r, s / r**3
+
+
+def _esp_all(units, mul, add):
+    """Jets of E_j, j = 0..n: E_j = Σ_{|A|=j} Π_A t Π_{not A} m over the units [(m, t)]
+    (exactly j active), by the elementary-symmetric recursion on jets."""
+    E = [units[0][0], units[0][1]]
+    for mj, tj in units[1:]:
+        E = ([mul(E[0], mj)] + [add(mul(E[j], mj), mul(E[j - 1], tj)) for j in range(1, len(E))]
+             + [mul(E[-1], tj)])
+    return E
+
+
+def _jsum(terms, add):
+    out = terms[0]
+    for t in terms[1:]:
+        out = add(out, t)
+    return out
+
+
+def _margin_pieces(npl, nmi, kap):
+    """Contour pieces (k plus units active, smallest number j0 of active minus units) of
+    P(S_+ − S_- > κ') (module docstring): k ≥ 2 with any minus units; k = 1 with j ≥ 1
+    (the j = 0 part, whose density jumps at D = 0, is a closed form); κ' < 0 also k = 0
+    with j ≥ 2 (j = 0, 1 closed forms)."""
+    pieces = [(k, 0) for k in range(2, npl + 1)] + [(1, 1)]
+    if kap < 0 and nmi >= 2:
+        pieces.append((0, 2))
+    return pieces
+
+
+def _margin_saddles(up, um, kap, pieces):
+    """Per piece: (c, b, est) with c the saddle point of the convex
+    h(c) = ln P_k(c) + ln N_{≥j0}(c) − cκ' − ln c, b = h''(c)^{-1/2} and the saddle-point
+    estimate est = h − ½ ln(2πh'') of the piece's probability (only for skipping pieces and
+    choosing the route)."""
+    M, npl = up.shape
+    lm_p, lm_m = log_ndtr(-up), log_ndtr(-um)
+    add = lambda A, B: _combine([A, B])  # noqa: E731
+
+    def derivs(c, rows, k, j0):
+        cc = c[:, None]
+        z0 = np.zeros(len(rows))
+        w = um[rows] - cc
+        lh = -0.5 * um[rows]**2 + _log_scaled_ncdf_real(w)
+        k1, k2 = _tilt_ratios(w)
+        mun = [((lm_m[rows, l], z0, z0), (lh[:, l], -k1[:, l], k2[:, l])) for l in range(um.shape[1])]
+        EN = _esp_all(mun, _rjmul, add)
+        LN, N1, N2 = _jsum(EN[j0:], add)
+        if k == 0:
+            LP, P1, P2 = lm_p[rows].sum(axis=1), z0, z0
+        else:
+            w = up[rows] + cc
+            lg = -0.5 * up[rows]**2 + _log_scaled_ncdf_real(w)
+            k1, k2 = _tilt_ratios(w)
+            pun = [((lm_p[rows, l], z0, z0), (lg[:, l], k1[:, l], k2[:, l])) for l in range(npl)]
+            LP, P1, P2 = _esp_all(pun, _rjmul, add)[k]
+        h = LP + LN - c * kap - np.log(c)
+        return h, P1 + N1 - kap - 1.0 / c, (P2 - P1**2) + (N2 - N1**2) + 1.0 / c**2
+
+    out = []
+    for k, j0 in pieces:
+        c = _log_newton(lambda cc, rows: derivs(cc, rows, k, j0)[1:], M)
+        with np.errstate(all="ignore"):
+            h, _, hpp = derivs(c, np.arange(M), k, j0)
+            b = 1.0 / np.sqrt(hpp)
+            est = h - 0.5 * np.log(2 * np.pi * hpp)
+        out.append((c, np.where(np.isfinite(b) & (b > 0), b, c), est))
+    return out
+
+
+def _phi_jet(v, v1, v2):
+    """Jet (ln Φ(v), X'/X, X''/X) along a line with v' = v1, v'' = v2 (arrays (M, nd))."""
+    lP = log_ndtr(v)
+    r = np.exp(-0.5 * v * v - _LOG_SQRT_2PI - lP)
+    return lP, r * v1, -v * r * v1 * v1 + r * v2
+
+
+def _phi_diff_jet(b, b1, b2, a, a1, a2):
+    """Jet of Φ(b) − Φ(a), b > a (as :func:`_phi_jet`), in logs without cancellation
+    (upper tails where a > 0)."""
+    with np.errstate(all="ignore"):
+        lo = np.where(a > 0, log_ndtr(-b), log_ndtr(a))
+        hi = np.where(a > 0, log_ndtr(-a), log_ndtr(b))
+        lX = hi + np.log(-np.expm1(lo - hi))
+        pb = np.exp(-0.5 * b * b - _LOG_SQRT_2PI - lX)
+        pa = np.exp(-0.5 * a * a - _LOG_SQRT_2PI - lX)
+    return lX, pb * b1 - pa * a1, -b * pb * b1 * b1 + pb * b2 + a * pa * a1 * a1 - pa * a2
+
+
+def _m_jet_dir(u, d):
+    """Jet of m = Φ(−u) along u' = d (u (M, 1), d (M or 1, nd))."""
+    lm = log_ndtr(-u)
+    r0 = np.exp(-0.5 * u * u - _LOG_SQRT_2PI - lm)
+    return lm + 0 * d, -d * r0, d * d * u * r0
+
+
+def _margin_closed(up, um, D, kap, kd):
+    """Closed-form pieces of P(S_+ − S_- > κ') along the directions D (module docstring):
+    one plus unit active, all minus off: π_- Σ_l Π_{l'≠l} m_{l'} Φ(u_l − max(κ', 0));
+    κ' < 0 also all off (π_+π_-) and one minus unit active below |κ'|:
+    π_+ Σ_l Π_{l'≠l} m_{l'} [Φ(|κ'| − u_l) − Φ(−u_l)]. Returns a list of jets (log (M,),
+    D1 (M, nd), D2 (M, nd))."""
+    M, npl = up.shape
+    nmi = um.shape[1]
+    k1, k2 = kd
+    mp = [_m_jet_dir(up[:, l, None], D[:, l, :]) for l in range(npl)]
+    mm = [_m_jet_dir(um[:, l, None], D[:, npl + l, :]) for l in range(nmi)]
+    allm = functools.reduce(_rjmul, mm)
+    out = []
+    for l in range(npl):
+        d = D[:, l, :]
+        if kap > 0:
+            t = _phi_jet(up[:, l, None] - kap + 0 * d, d - k1, -k2 + 0 * d)
+        else:
+            t = _phi_jet(up[:, l, None] + 0 * d, d, 0 * d)
+        for j in range(npl):
+            if j != l:
+                t = _rjmul(t, mp[j])
+        out.append(_rjmul(t, allm))
+    if kap < 0:
+        allp = functools.reduce(_rjmul, mp)
+        out.append(_rjmul(allp, allm))
+        for l in range(nmi):
+            d = D[:, npl + l, :]
+            u = um[:, l, None] + 0 * d
+            t = _phi_diff_jet(-kap - u, -k1 - d, -k2 + 0 * d, -u, -d, 0 * d)
+            for j in range(nmi):
+                if j != l:
+                    t = _rjmul(t, mm[j])
+            out.append(_rjmul(t, allp))
+    return [(t[0][:, 0], t[1], t[2]) for t in out]
+
+
+def _unit_jets(u, d, th, sign):
+    """Jets of the atom m = Φ(−u) and of g (sign +1) or h (sign −1) at the contour nodes
+    th, along the direction d (the per-unit factor of :func:`_relu_direct_dirs`)."""
+    zero = np.zeros_like(th)
+    lm = log_ndtr(-u)
+    r0 = np.exp(-0.5 * u * u - _LOG_SQRT_2PI - lm)
+    L = _log_scaled_ncdf(u + sign * th)
+    r = np.exp(-_LOG_SQRT_2PI - L)
+    mj = (lm + zero, -d * r0 + zero, d * d * u * r0 + zero)
+    tj = (-0.5 * u * u + L, d * (r + sign * th), d * d * (th * (th + sign * r) - u * r))
+    return mj, tj
+
+
+def _relu_margin_direct(up, um, D, kap, kd, saddles=None, nodes=None):
+    r"""ln P(S_+ − S_- > κ' | u), κ' ≠ 0, and its directional derivatives along D (as
+    :func:`_relu_direct_dirs`; the threshold moves along each direction as κ1 t + κ2 t²/2,
+    ``kd`` = (κ1, κ2) arrays of shape (nd,)): the contour pieces of
+    :func:`_margin_pieces` on bent lines (module docstring) plus the closed forms of
+    :func:`_margin_closed`. Returns (ln P, D1, D2) with D1, D2 the first and second
+    directional derivatives of ln P."""
+    M, npl = up.shape
+    nmi = um.shape[1]
+    D = _dirs3(D, M)
+    nd = D.shape[2]
+    k1, k2 = (np.asarray(x, float).reshape(nd) for x in kd)
+    pieces = _margin_pieces(npl, nmi, kap)
+    sad = _margin_saddles(up, um, kap, pieces) if saddles is None else saddles
+    closed = _margin_closed(up, um, D if len(D) == M else np.broadcast_to(D, (M,) + D.shape[1:]), kap, (k1, k2))
+    est = np.array([e for _, _, e in sad] + [L for L, _, _ in closed])
+    top = np.nanmax(np.where(np.isfinite(est), est, -np.inf), axis=0)
+    tn, wn = _contour_rule(nodes or C.RELU_CONTOUR_NODES)
+    s = 1.0 if kap > 0 else -1.0
+    tau = C.RELU_MARGIN_BEND
+    res = list(closed)
+    add = _jadd
+    for (k, j0), (c, b, e) in zip(pieces, sad):
+        L0, D1, D2 = np.full(M, -np.inf), np.zeros((M, nd)), np.zeros((M, nd))
+        rows = np.nonzero((e > top - C.RELU_COMPONENT_SKIP) | ~np.isfinite(e))[0]
+        if len(rows):
+            bb = b[rows, None]
+            y = bb * tn[None, :]
+            B = C.RELU_MARGIN_BEND_START * bb
+            root = np.sqrt(B * B + y * y)
+            th = (c[rows, None] + s * tau * (root - B) + 1j * y)[:, :, None]       # (R, nodes, 1)
+            dth = (1.0 - 1j * s * tau * y / root)[:, :, None]                      # θ'(y)/i
+            Dr = D[rows] if len(D) == M else D
+            with np.errstate(all="ignore"):
+                mun = [_unit_jets(um[rows, l, None, None], Dr[:, None, npl + l, :], th, -1.0) for l in range(nmi)]
+                f = _jsum(_esp_all(mun, _jmul, add)[j0:], add)
+                if k == 0:
+                    f = _jmul(f, functools.reduce(_jmul, [m for m, _ in
+                              (_unit_jets(up[rows, l, None, None], Dr[:, None, l, :], th, 1.0) for l in range(npl))]))
+                else:
+                    pun = [_unit_jets(up[rows, l, None, None], Dr[:, None, l, :], th, 1.0) for l in range(npl)]
+                    f = _jmul(f, _esp_all(pun, _jmul, add)[k])
+                f = _jmul(f, (-th * kap, -th * k1, th * th * k1 * k1 - th * k2))
+                Lf = (f[0] - np.log(th) + np.log(dth)
+                      + np.log(bb[:, :, None] * wn[None, :, None] / math.pi))
+                S = Lf.real.max(axis=1, keepdims=True)
+                ex = np.exp(Lf - S)
+                V0 = ex.real.sum(axis=1)
+                L0[rows] = S[:, 0, 0] + np.log(V0[:, 0])
+                D1[rows] = (ex * f[1]).real.sum(axis=1) / V0
+                D2[rows] = (ex * f[2]).real.sum(axis=1) / V0
+        res.append((L0, D1, D2))
+    with np.errstate(all="ignore"):
+        Ls = np.array([r[0] for r in res])
+        lp = np.logaddexp.reduce(Ls, axis=0)
+        w = np.exp(Ls - lp)[:, :, None]
+        d1 = (w * np.array([r[1] for r in res])).sum(axis=0)
+        d2 = (w * np.array([r[2] for r in res])).sum(axis=0) - d1 * d1
+    return lp, d1, d2
+
+
+def _route_estimate(sad, up, um, kap):
+    """Saddle-point estimate of ln P(S_+ − S_- > κ') (the pieces and closed forms)."""
+    zd = np.zeros((1, up.shape[1] + um.shape[1], 1))
+    closed = _margin_closed(up, um, np.broadcast_to(zd, (len(up),) + zd.shape[1:]), kap,
+                            (np.zeros(1), np.zeros(1)))
+    with np.errstate(all="ignore"):
+        return np.logaddexp.reduce(np.array([e for _, _, e in sad] + [L for L, _, _ in closed]), axis=0)
+
+
+def _relu_group_margin_dirs(up, um, D, kap, kd, nodes=None):
+    r"""ln P(S_+ − S_- > κ' | u) and its directional derivatives (κ' ≠ 0; κ' = 0 is
+    :func:`_relu_group_dirs`): the direct pieces where the event is the less likely one
+    (saddle-point estimates of the event and of its complement S_- − S_+ > −κ'), else
+    1 − P(S_- − S_+ > −κ') (no atom at D = κ' ≠ 0, so no π0 term)."""
+    npl = up.shape[1]
+    M = len(up)
+    D = _dirs3(D, M)
+    nd = D.shape[2]
+    k1, k2 = (np.asarray(x, float).reshape(nd) for x in kd)
+    pd, ps = _margin_pieces(npl, um.shape[1], kap), _margin_pieces(um.shape[1], npl, -kap)
+    sd, ss = _margin_saddles(up, um, kap, pd), _margin_saddles(um, up, -kap, ps)
+    swap = _route_estimate(ss, um, up, -kap) < _route_estimate(sd, up, um, kap)
+    lp, d1, d2 = np.empty(M), np.empty((M, nd)), np.empty((M, nd))
+    sel = lambda S, i: [(c[i], b[i], e[i]) for c, b, e in S]  # noqa: E731
+    i = np.nonzero(~swap)[0]
+    if len(i):
+        lp[i], d1[i], d2[i] = _relu_margin_direct(up[i], um[i], D[i] if len(D) == M else D, kap,
+                                                  (k1, k2), sel(sd, i), nodes)
+    i = np.nonzero(swap)[0]
+    if len(i):
+        Di = D[i] if len(D) == M else D
+        Ds = np.concatenate([Di[:, npl:], Di[:, :npl]], axis=1)
+        sp_, s1, s2 = _relu_margin_direct(um[i], up[i], Ds, -kap, (-k1, -k2), sel(ss, i), nodes)
+        X1, X2 = s1, s2 + s1 * s1
+        with np.errstate(all="ignore"):
+            l1mX = np.log(-np.expm1(sp_))
+            ratio = np.exp(sp_ - l1mX)[:, None]
+        p1, p2 = -ratio * X1, -ratio * X2
+        lp[i], d1[i], d2[i] = l1mX, p1, p2 - p1 * p1
+    return lp, d1, d2
+
+
+def relu_margin_log_p(up, um, kap, nodes=None):
+    """ln P(Σ_{plus} relu(u_l + x_l) − Σ_{minus} relu(u_l + x_l) > κ' | u), x iid N(0, 1),
+    per row (``up`` (M, n+), ``um`` (M, n−); κ' scalar, 0 allowed): the per-point
+    probability of the margin node in the rescaled variables (module docstring);
+    ``nodes`` overrides RELU_CONTOUR_NODES (accuracy checks)."""
+    up, um = np.atleast_2d(np.asarray(up, float)), np.atleast_2d(np.asarray(um, float))
+    Z = np.zeros((1, up.shape[1] + um.shape[1], 1))
+    if kap == 0:
+        return _relu_group_dirs(up, um, Z)[0]
+    return _relu_group_margin_dirs(up, um, Z, float(kap), (np.zeros(1), np.zeros(1)), nodes)[0]
 
 
 # --------------------------------------------------------------------------- sign, replicon
@@ -1199,15 +1533,21 @@ def _relu_group_dirs(up, um, D):
     return lp, d1, d2
 
 
-def relu_hessian_u(up, um):
-    r"""Hessian of ln P(Σ_{plus} relu(u_l + x_l) > Σ_{minus} relu(u_l + x_l)) in the means
-    u (x iid N(0, 1)), per row: ``up`` (M, n+), ``um`` (M, n−); returns (ln P (M,),
-    Hessian (M, K, K), plus units first). Polarisation of the directional jets
-    (:func:`_relu_group_dirs`): H_ll along e_l, H_lm = (∂²_{e_l+e_m} − H_ll − H_mm)/2."""
+def relu_hessian_u(up, um, kap=0.0):
+    r"""Hessian of ln P(Σ_{plus} relu(u_l + x_l) − Σ_{minus} relu(u_l + x_l) > κ') in the
+    means u (x iid N(0, 1)), per row: ``up`` (M, n+), ``um`` (M, n−), ``kap`` the
+    rescaled threshold κ' (0: no margin); returns (ln P (M,), Hessian (M, K, K), plus
+    units first). Polarisation of the directional jets (:func:`_relu_group_dirs`,
+    :func:`_relu_group_margin_dirs` at fixed κ'): H_ll along e_l,
+    H_lm = (∂²_{e_l+e_m} − H_ll − H_mm)/2."""
     up, um = np.atleast_2d(np.asarray(up, float)), np.atleast_2d(np.asarray(um, float))
     K = up.shape[1] + um.shape[1]
     D, pairs = _relu_hess_directions(K)
-    lp, _, d2 = _relu_group_dirs(up, um, D)
+    if kap == 0:
+        lp, _, d2 = _relu_group_dirs(up, um, D)
+    else:
+        z = np.zeros(D.shape[1])
+        lp, _, d2 = _relu_group_margin_dirs(up, um, D, float(kap), (z, z))
     H = np.empty((len(up), K, K))
     H[:, np.arange(K), np.arange(K)] = d2[:, :K]
     for j, (l, m) in enumerate(pairs):
@@ -1247,11 +1587,13 @@ def _relu_block_means(H2, ncol_p):
 _RELU_REPLICON_CACHE = {}
 
 
-def _relu_replicon_evaluate(q, K):
+def _relu_replicon_evaluate(q, K, kappa=0.0):
     """(γ_out, block means (a_P, b_P, a_N, b_N, c) of E(∂_l∂_m ln Z)² in ω, stderr of
-    γ_out, E‖∇²_ω ln Z‖²_F) of the ReLU committee at scalar q, cached."""
+    γ_out, E‖∇²_ω ln Z‖²_F) of the ReLU committee at scalar q, cached; ``kappa`` the
+    output margin (the Hessian in ω at the fixed threshold κσ_K)."""
     n = _n_points(K, relu=True)
-    key = (float(q), int(K), n)
+    t = _margin_t(K, kappa)
+    key = (float(q), int(K), n) if t == 0.0 else (float(q), int(K), n, float(kappa))
     hit = _cache_get(_RELU_REPLICON_CACHE, key)
     if hit is not None:
         return hit
@@ -1263,6 +1605,7 @@ def _relu_replicon_evaluate(q, K):
         R = z.shape[0]
         zf = z.reshape(-1, K)
         a = math.sqrt(q / (1.0 - q))
+        kap = 0.0 if t == 0.0 else _kappa_scaled(q, K, kappa)[0]
         p = (K + 1) // 2
         blk_pt = np.zeros((len(zf), 5))
         frob = np.zeros(len(zf))
@@ -1279,7 +1622,7 @@ def _relu_replicon_evaluate(q, K):
         for npl, pcols in plan:
             for s0 in range(0, len(zf), step):
                 u = a * zf[s0:s0 + step]
-                _, H = relu_hessian_u(u[:, :npl], u[:, npl:])
+                _, H = relu_hessian_u(u[:, :npl], u[:, npl:], kap)
                 H2 = H * H
                 for p_first in pcols:
                     if p_first:          # +1 group in the first npl columns
@@ -1301,19 +1644,22 @@ def _relu_replicon_evaluate(q, K):
     return _cache_put(_RELU_REPLICON_CACHE, key, out)
 
 
-def relu_replicon(q, K):
+def relu_replicon(q, K, kappa=None):
     r"""Channel factor :math:`\gamma_{out} = K\mu_{max}(M)` of the AT replicon of the
     finite-K ReLU committee (:class:`replica.committee.ReluCommitteeReplicon`),
-    vectorised over ``q``; :func:`relu_replicon_parts` gives the blocks and the error."""
+    vectorised over ``q`` (and ``kappa``, the output margin, broadcast with ``q``);
+    :func:`relu_replicon_parts` gives the blocks and the error."""
     K = int(K)
     if K < 2:
         from .errors import ParameterError
         raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
-    return _per_q(_relu_replicon_evaluate, q, K, 0)
+    if kappa is None:
+        return _per_q(_relu_replicon_evaluate, q, K, 0)
+    return _per_q_kappa_relu(_relu_replicon_evaluate, q, K, 0, kappa)
 
 
-def relu_replicon_parts(q, K):
+def relu_replicon_parts(q, K, kappa=0.0):
     """(γ_out, (a_P, b_P, a_N, b_N, c), stderr of γ_out, E‖∇²_ω ln 𝒵‖²_F) at scalar q:
     block means of E(∂_{ω_l}∂_{ω_m} ln 𝒵)² (label-averaged; P the ⌈K/2⌉ units read +1,
     N the others), stderr from the spread of the scramblings."""
-    return _relu_replicon_evaluate(float(q), int(K))
+    return _relu_replicon_evaluate(float(q), int(K), float(kappa))

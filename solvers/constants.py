@@ -328,6 +328,12 @@ RELU_QMC_POINTS_LARGE_K = 2**9
 #: ... and the components (k plus units active) whose saddle-point estimate lies more
 #: than 40 below the largest (relative weight < e^-40 = 4e-18) are not integrated.
 RELU_COMPONENT_SKIP = 40.0
+#: ReLU committee with an output margin κ' ≠ 0 (rescaled): the Bromwich line is bent
+#: to Re θ = c ± τ(√(b² + y²) − b), asymptotic angle atan(τ) off the vertical towards
+#: the side where e^{−θκ'} decays (module docstring of solvers.committee); τ < 1 keeps
+#: every unit transform in the sector where erfcx decays algebraically (|arg| < 3π/4).
+RELU_MARGIN_BEND = 0.5
+RELU_MARGIN_BEND_START = 6.0
 #: Newton budget per attempt in scans, and backtracking halvings per Newton step: a
 #: warm start from the neighbour's solution converges in 3-8 iterations and from the
 #: fixed point's hand-over residual in 3-5; a point where Newton has not converged

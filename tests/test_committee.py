@@ -944,7 +944,8 @@ def test_margin_k25_near_wide_limit():
 
 def test_margin_bad_inputs():
     """κ ≥ √K (no output exceeds it) and κ < −√K (every output does) raise ParameterError
-    naming kappa; K = 1 and finite-K ReLU margin families raise ValueError naming K."""
+    naming kappa; the K = 1 margin family raises ValueError naming K (finite-K ReLU units
+    take any finite κ: tests/test_committee_relu_margin.py)."""
     from solvers.errors import ParameterError
     fe = get_model("binary-tree-committee-margin", **MARGIN_K3)
     for kap in (math.sqrt(3), 2.0, -1.8):
@@ -957,8 +958,9 @@ def test_margin_bad_inputs():
     assert cm.margin_threshold(3, -math.sqrt(3)) == 1               # −√3: j = 0 excluded, allowed
     with pytest.raises(ValueError, match="^K: .*K = 1 committee.*binary-perceptron"):
         get_model("binary-tree-committee-margin", K=1, activation="sign")
-    with pytest.raises(ValueError, match="^K: .*ReLU.*shifted threshold"):
-        get_model("tree-committee-margin", K=4, activation="relu")
+    with pytest.raises(ParameterError) as e:
+        cm.relu_logz(0.5, 2, 0, float("inf"))
+    assert e.value.parameter == "kappa"
 
 
 def test_cli_margin_finite_k(capsys):
