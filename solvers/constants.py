@@ -253,6 +253,14 @@ COMMITTEE_QMC_POINTS = 2**12
 COMMITTEE_QMC_POINTS_LARGE_K = 2**11
 COMMITTEE_QMC_RANDOMIZATIONS = 4
 COMMITTEE_QMC_SEED = 20190417
+#: Sign committee (solvers.committee._linear_rows): the Poisson-binomial recursion runs in
+#: linear scale on the rows where a lower bound of P(# ≥ m) exceeds e^-600 (≈ 1e-261: far
+#: above the smallest normal float 2.2e-308, so what underflows is < 1e-40 relative);
+#: other rows (q → 1, far tails) keep the recursion in logarithms.
+COMMITTEE_LINEAR_LOG_FLOOR = -600.0
+#: Sign committee, linear recursion: states × rows per vectorised block (2^17 doubles,
+#: 1 MB per array, stays in cache: at K = 99 ~15 % faster than blocks of 2^18).
+COMMITTEE_LINEAR_CHUNK = 2**17
 #: Output margin at finite K (solvers.committee.margin_threshold): (K + κ√K)/2 within
 #: this relative distance of an integer is taken as that integer, so κ given at a step
 #: of the staircase m(κ) (e.g. 1/√3 at K = 3, not exact in floating point) lands on it.
