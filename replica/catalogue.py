@@ -72,7 +72,9 @@ def _committee_family(prior_cls, family, margin=False):
         return tree_committee(prior_cls(), K, activation, name=family, margin=margin)
     K_doc = ("hidden units: odd integer >= 3 for sign (output margin kappa: count threshold "
              "j >= floor((K + kappa sqrt(K))/2) + 1 on the normalised output (2j - K)/sqrt(K), "
-             "-sqrt(K) <= kappa < sqrt(K)); inf for K -> infinity (relu: inf only)" if margin
+             "-sqrt(K) <= kappa < sqrt(K)); integer >= 2 for relu (output margin kappa on "
+             "y sum_l c_l relu(lambda_l)/sqrt(K(1/2 - 1/(2 pi))), any real kappa); inf for "
+             "K -> infinity" if margin
              else "hidden units: odd integer for sign, integer >= 2 for relu; inf for K -> infinity")
     return build, {"K": K_doc,
                    "activation": "hidden activation: sign (majority vote) or relu (balanced +-1 readout)"}
@@ -82,8 +84,9 @@ def _committee_family(prior_cls, family, margin=False):
 #: are structural (they change the free entropy itself, e.g. the number of hidden
 #: units), so they are given when the model is built, never defaulted:
 #: ``get_model("tree-committee", K=3, activation="sign")``. The ``-margin`` families are
-#: the same machines with a margin control kappa on the normalised output (K = inf, and
-#: sign units at odd K >= 3: replica.committee.WideCommitteeChannel, TreeCommitteeChannel),
+#: the same machines with a margin control kappa on the normalised output (K = inf, sign
+#: units at odd K >= 3 and ReLU units at K >= 2: replica.committee.WideCommitteeChannel,
+#: TreeCommitteeChannel),
 #: under new names so that the margin-0
 #: families keep their controls (a required kappa would break their commands).
 FAMILIES = {

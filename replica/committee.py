@@ -33,9 +33,23 @@ is a staircase in κ, which approaches the K = inf curve as K grows. κ < −√
 every output satisfies it) and κ ≥ √K (m > K: none does) are errors naming kappa.
 K = 1 has output ±1, whose margin is not the perceptron's field margin: the margin
 families need odd K ≥ 3 (or inf); the perceptron's field margin is the
-``binary-perceptron`` / ``spherical-perceptron`` models. ReLU units at finite K have no
-margin: their contour integral (:class:`ReluCommitteeLogZ`) would need a shifted
-threshold, not done.
+``binary-perceptron`` / ``spherical-perceptron`` models. Finite K ≥ 2, ReLU units: the
+margin is on the same normalised output as at K = inf,
+:math:`y\sum_l c_l\max(0,\lambda_l)/\sigma_K > \kappa`,
+:math:`\sigma_K = \sqrt{K(1/2-1/(2\pi))}`, any real κ (:class:`ReluCommitteeLogZ` with
+the shifted threshold; derivation in :mod:`solvers.committee`, section "ReLU committee
+with an output margin"). With odd K the readout mean :math:`\sum_l c_l\,\mathbb{E}
+\max(0,\lambda_l) = 1/\sqrt{2\pi}` is not subtracted (O(1) against σ_K ∝ √K, so the
+convention tends to the K = inf one). The raw output is exactly 0 with positive
+probability (all units off), so every quantity jumps at κ = 0: κ = 0 is the strict
+inequality of the margin-0 families, κ → 0− also counts the output 0 (spherical K = 2:
+α_c = 4/3 at κ = 0, 3.809 at κ = 0−); the jump fades as K grows. Spherical
+α_c(κ) = 1/E C_κ (:class:`ReluCommitteeMinCost`): K = 2, 4, 6 against the K = inf
+Q'(1)α_G(κ): 7.743, 7.133, 7.042 against 6.997 (κ = −0.5); 0.8060, 1.2183, 1.3188
+against 1.4100 (κ = 0.5); 0.5133, 0.6568, 0.6921 against 0.7622 (κ = 1): from below
+for κ ≥ 0, from above at κ < 0 (the counted zero output), not monotone in K at odd K
+(K = 3: 6.092, 0.8944, 0.5332). Binary weights, K = 3, κ = 0.3: entropy-zero
+α_c = 0.4802 (κ = 0: 0.6440), RS-stable (replicon 0.345).
 
 Replica-symmetric free entropy (overlap q equal on all branches, α = P/N):
 
