@@ -658,21 +658,21 @@ class TreeCommitteeChannel(Channel):
     def fp_energetic(self, q_ref, p, t, q1, alpha, reference):
         """Franz–Parisi energetic term around typical references (the hook of
         :func:`replica.franz_parisi.franz_parisi`): :mod:`replica.committee_fp` for sign
-        units at K ≥ 3; None for K = 1 (the perceptron's formula, with :meth:`posterior`).
-        ReLU units at finite K and other references raise ValueError naming them."""
+        units at K ≥ 3 and ReLU units at K ≥ 2; None for K = 1 (the perceptron's formula,
+        with :meth:`posterior`). Other references raise ValueError naming them."""
         if self.K == 1:
             return None
         if self.kappa is not None:
             raise ValueError("kappa: the finite-K committee's Franz–Parisi term is derived for the "
                              "majority threshold (output margin 0) only; use the family without -margin")
-        if self.activation != "sign":
-            raise ValueError(f"K: the Franz–Parisi term of the finite-K committee is derived for "
-                             f"sign units only; ReLU units need K = inf, got K = {self.K}")
         if reference is not self and not (isinstance(reference, TreeCommitteeChannel)
-                                          and (reference.K, reference.activation) == (self.K, "sign")):
+                                          and (reference.K, reference.activation, reference.kappa)
+                                          == (self.K, self.activation, None)):
             raise ValueError(f"reference: the finite-K committee's Franz–Parisi term needs the "
                              f"same committee as reference (typical solutions), got {reference.name!r}")
-        from .committee_fp import sign_committee_fp_energetic
+        from .committee_fp import relu_committee_fp_energetic, sign_committee_fp_energetic
+        if self.activation == "relu":
+            return relu_committee_fp_energetic(self.K, q_ref, p, t, q1, alpha)
         return sign_committee_fp_energetic(self.K, q_ref, p, t, q1, alpha)
 
     def posterior(self, f, x, omega, V):

@@ -66,7 +66,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["SignCommitteeFPLogZ", "sign_committee_fp_energetic"]
+__all__ = ["SignCommitteeFPLogZ", "ReluCommitteeFPLogZ", "sign_committee_fp_energetic",
+           "relu_committee_fp_energetic"]
 
 _SRC = ("Franz & Parisi, J. Phys. I 5, 1401 (1995); Barkai, Hansel & Sompolinsky, PRA 45, "
         "4146 (1992); finite-K committee FP term derived in replica.committee_fp")
@@ -107,7 +108,7 @@ class SignCommitteeFPLogZ(sp.Function):
             raise sp.ArgumentIndexError(self, argindex)
         args = list(self.args)
         args[4 + argindex] += 1
-        return SignCommitteeFPLogZ(*args)
+        return type(self)(*args)
 
     def _latex(self, printer, exp=None):
         qr, p, t, q1, K, i, j, k, l = self.args
@@ -116,6 +117,40 @@ class SignCommitteeFPLogZ(sp.Function):
         if orders:
             body = "".join(r"\partial_{%s}^{%s}" % (printer._print(a), n) for a, n in orders) + body
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+class ReluCommitteeFPLogZ(SignCommitteeFPLogZ):
+    r"""Derivative of order (i, j, k, l) in (q̃, p, t, q1) of the finite-K ReLU
+    committee's Franz–Parisi energetic average (module docstring, "ReLU units"):
+    :math:`G_K = \tfrac12\sum_y\mathbb{E}_z\,\tilde Z_y(z)^{-1}\,\mathbb{E}_x[\mathbf 1
+    \{yD(\tilde\lambda)>0\}\,\mathbb{E}_{y'}\ln P_\eta(yD(\lambda)>0)]` (one label for
+    even K). Arguments as :class:`SignCommitteeFPLogZ`, K ≥ 2; printed as a call of
+    :func:`solvers.committee_fp.relu_fp_logz`.
+
+    >>> import sympy as sp
+    >>> qr, p, t, q1 = sp.symbols("q_ref p t q1")
+    >>> sp.diff(ReluCommitteeFPLogZ(qr, p, t, q1, 2, 0, 0, 0, 0), p)
+    ReluCommitteeFPLogZ(q_ref, p, t, q1, 2, 0, 1, 0, 0)
+    """
+
+    @classmethod
+    def eval(cls, qr, p, t, q1, K, i, j, k, l):
+        for name, v in (("K", K), ("i", i), ("j", j), ("k", k), ("l", l)):
+            if not (v.is_Integer and v >= 0):
+                raise ValueError(f"ReluCommitteeFPLogZ: {name} must be a non-negative integer, got {v}")
+        if K < 2:
+            raise ValueError(f"ReluCommitteeFPLogZ: K must be ≥ 2 (K = 1 is the perceptron), got {K}")
+        return None
+
+    def _latex(self, printer, exp=None):
+        body = super()._latex(printer)
+        body = body.replace("G_{", r"G^{\mathrm{relu}}_{", 1)
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+
+def relu_committee_fp_energetic(K, q_ref, p, t, q1, alpha):
+    """α·G_K of the finite-K ReLU committee (module docstring, "ReLU units")."""
+    return alpha * ReluCommitteeFPLogZ(q_ref, p, t, q1, K, 0, 0, 0, 0)
 
 
 def sign_committee_fp_energetic(K, q_ref, p, t, q1, alpha):

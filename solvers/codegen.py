@@ -112,6 +112,9 @@ _NumpyPrinter._print_ReluCommitteeMinCost = lambda self, e: "_cm.relu_min_cost(%
 # finite-K sign committee, Franz–Parisi term (replica.committee_fp) -> solvers.committee_fp
 _NumpyPrinter._print_SignCommitteeFPLogZ = lambda self, e: "_cmfp.sign_fp_logz(%s, %s)" % (
     ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
+# ... and its ReLU counterpart (same arguments)
+_NumpyPrinter._print_ReluCommitteeFPLogZ = lambda self, e: "_cmfp.relu_fp_logz(%s, %s)" % (
+    ", ".join(self._print(a) for a in e.args[:4]), ", ".join(str(int(a)) for a in e.args[4:]))
 _NumpyPrinter._print_SignCommitteeReplicon = lambda self, e: "_cm.sign_replicon(%s, %d%s)" % (
     self._print(e.args[0]), int(e.args[1]), "".join(", " + self._print(a) for a in e.args[2:]))
 _NumpyPrinter._print_ReluCommitteeReplicon = lambda self, e: "_cm.relu_replicon(%s, %d%s)" % (

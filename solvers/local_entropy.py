@@ -56,6 +56,7 @@ from replica.catalogue import get_model
 from replica.components import MarginChannel
 from replica.franz_parisi import franz_parisi
 
+from . import committee_fp as _committee_fp
 from . import constants as C
 from .codegen import compile_model
 from .errors import ParameterError
@@ -242,11 +243,14 @@ def fp_model(name, options=None):
         ch = meta.get("channel")
         if "committee" in meta:
             from replica.committee import WideCommitteeChannel
-            if not isinstance(ch, WideCommitteeChannel) and ch.activation != "sign":
-                raise ParameterError("K", f"the Franz–Parisi ansatz of the tree committee is "
-                                          f"derived for K = inf, and at finite K for sign units "
-                                          f"only; got K = {meta['committee']['K']} with "
-                                          f"{ch.activation} units")
+            if (not isinstance(ch, WideCommitteeChannel) and ch.activation == "relu"
+                    and ch.K > _committee_fp.RELU_MAX_K):
+                raise ParameterError("K", f"the Franz–Parisi term of the finite-K ReLU tree "
+                                          f"committee is evaluated for 2 <= K <= "
+                                          f"{_committee_fp.RELU_MAX_K} (exact reference sampler, "
+                                          f"solvers.relu_reference; K = 4 would need nested 2-D "
+                                          f"integrals per density value); use K = inf, got "
+                                          f"K = {meta['committee']['K']}")
             if getattr(ch, "kappa", None) is None:
                 fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
                                   f"Franz–Parisi entropy around typical solutions, {rs.name}")

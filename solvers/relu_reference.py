@@ -63,9 +63,9 @@ MAX_K = 3
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _HALF_WINDOW = 9.0       # half-width of the window of _log_int (curvature ≤ −1: e^{-40.5})
 _LI_NODES = 48           # Gauss–Legendre nodes of _log_int on that window
-_SCAN_POINTS = 64        # coarse scan of the first unit's density
+_SCAN_POINTS = 40        # coarse scan of the first unit's density
 _SCAN_DROP = 44.0        # panels cover the log-density within this of its maximum
-_PANELS, _PANEL_NODES = 24, 8
+_PANELS, _PANEL_NODES = 16, 8
 _NEWTON_ITER = 60
 _ROWS = 256              # rows per vectorised block of the first unit (memory)
 
@@ -168,7 +168,7 @@ def _solve_upper(lo, c, sg, U, top):
             a[act] = np.where(h > 0, xa, a[act])
             b[act] = np.where(h > 0, b[act], xa)
             xn = xa + h * np.exp(L - lf)          # h' = −f/mass
-            xn = np.where(np.isfinite(xn) & (xn > a[act]) & (xn < b[act]), xn, 0.5 * (a[act] + b[act]))
+            xn = np.where(np.isfinite(xn) & (xn >= a[act]) & (xn <= b[act]), xn, 0.5 * (a[act] + b[act]))
             x[act] = xn
             keep = np.abs(xn - xa) > 1e-12 * (1 + np.abs(xa))
             act = act[keep]
@@ -264,12 +264,14 @@ def _first_b_rows(u1, u2, uA, sigA, v):
                 g = I - need[act]
                 A[act] = np.where(g < 0, xa, A[act])
                 B[act] = np.where(g < 0, B[act], xa)
+                # converged: the CDF residual (relative to the piece's mass; in the tails
+                # f is tiny and the residual's rounding would make steps big), or the step
+                done = np.abs(g) <= 1e-14 * tot[rr]
                 xn = xa - g / fx
-                xn = np.where(np.isfinite(xn) & (xn > A[act]) & (xn < B[act]), xn, 0.5 * (A[act] + B[act]))
+                xn = np.where(np.isfinite(xn) & (xn >= A[act]) & (xn <= B[act]), xn, 0.5 * (A[act] + B[act]))
+                xn = np.where(done, xa, xn)
                 xi[act] = xn
-                # converged: the step, or the CDF residual (relative to the piece's mass;
-                # in the tails f is tiny and the residual's rounding would make steps big)
-                act = act[(np.abs(xn - xa) > 1e-12 * (1 + np.abs(xa))) & (np.abs(g) > 1e-14 * tot[rr])]
+                act = act[~done & (np.abs(xn - xa) > 1e-12 * (1 + np.abs(xa)))]
                 if len(act) == 0:
                     break
         x[idx] = xi
