@@ -519,8 +519,15 @@ class SignCommitteeReplicon(sp.Function):
 
 class ReluCommitteeReplicon(sp.Function):
     r"""Channel factor :math:`\gamma_{out}(q)` of the de Almeida–Thouless replicon of the
-    ReLU tree committee at finite K ≥ 2: arguments ``(q, K)``; evaluated by
-    :func:`solvers.committee.relu_replicon`. Derived here (no paper formula found).
+    ReLU tree committee at finite K ≥ 2: arguments ``(q, K)``, or ``(q, K, kappa)`` with
+    the output margin (the same jets at the fixed rescaled threshold κσ_K/√(1−q):
+    the derivation below holds for any threshold, and the two labels keep the same margin);
+    evaluated by :func:`solvers.committee.relu_replicon`. Derived here (no paper formula
+    found). With a margin, q → 1 at K = 2: finite limit for κ ≥ 0 (convex region; κ = 0.5:
+    λ → 0.238, stable at α_c = 0.8060), diverging for κ < 0 (the region is a union,
+    ``meta["replicon_q_to_one"] = "diverges for kappa < 0"``; the plain QMC estimate is
+    then erratic near q → 1 and the capacity reports the stability as unknown unless the
+    approach is monotone).
 
     **Replicon with two groups.** The tree argument of :class:`SignCommitteeReplicon`
     does not use the symmetry of the units: on replicon fluctuations
@@ -920,13 +927,16 @@ def tree_committee(prior, K, activation, name=None, margin=False):
             # λ_AT ≃ −2α_c J/(1 − q) as q → 1 (SignCommitteeReplicon): no finite limit
             # to extrapolate; solvers.capacity reports −inf (unstable)
             fe.meta["replicon_q_to_one"] = "diverges"
-        elif ch.K >= 3 or margin:
+        elif ch.K >= 3:
             # ReLU, K ≥ 3: the output region is a union, the min-cost has gradient jumps
             # and (1 − q)²γ_out grows like 1/(1 − q) (ReluCommitteeReplicon); K = 2 has a
-            # convex region and a finite limit at κ ≥ 0, but a union at κ < 0
-            # ({λ2 ≤ |κ|σ_2} ∪ {λ2 − λ1 ≤ |κ|σ_2}): the model cannot know κ, so the
-            # margin family at K = 2 reports −inf or unknown (NaN), never a limit
+            # convex region and a finite limit
             fe.meta["replicon_q_to_one"] = "diverges"
+        elif margin:
+            # K = 2 with an output margin: convex region {λ1 ≥ t + relu(λ2)} for κ ≥ 0
+            # (finite limit), a union {λ2 ≤ |t|} ∪ {λ1 − λ2 ≥ −|t|} for κ < 0 (a ridge
+            # where the two costs are equal: diverges); solvers.capacity reads κ
+            fe.meta["replicon_q_to_one"] = "diverges for kappa < 0"
     if isinstance(ch, WideCommitteeChannel) and activation == "relu":
         # 1 - Q(1-ε) = Q'(1) ε - (2√2/(3(π-1))) ε^{3/2} + ...: the numerical q -> 1
         # approach has a leading √ε correction (solvers.capacity extrapolates with it)

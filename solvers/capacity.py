@@ -219,9 +219,11 @@ def _q_to_one(m, controls, load, a_q1, t0):
     extrap = alphas[-1] + (alphas[-1] - alphas[-2]) * eps[-1]**p / (eps[-2]**p - eps[-1]**p)
     s1, s2 = math.sqrt(eps[-2]), math.sqrt(eps[-1])
     rep_lim = reps[-1] + (reps[-1] - reps[-2]) * s2 / (s1 - s2)
-    if m.free_energy.meta.get("replicon_q_to_one") == "diverges":
+    rq = m.free_energy.meta.get("replicon_q_to_one")
+    if rq == "diverges" or (rq == "diverges for kappa < 0" and float(controls.get("kappa", 0.0)) < 0):
         # finite-K sign committees: λ_AT ≃ −c/(1 − q) (replica.committee.
         # SignCommitteeReplicon), no finite limit: −inf when the approach says so
+        # (the K = 2 ReLU margin family only at κ < 0, where its output region is a union)
         rep_lim = -math.inf if reps[-1] < reps[-2] < 0 else math.nan
     rel = abs(extrap - a_q1) / abs(a_q1)
     # 1e-4: the o(ε) remainder after Richardson at ε = 1e-5 (measured: < 2e-5 for

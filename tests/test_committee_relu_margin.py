@@ -165,9 +165,9 @@ def cost2(z1, z2, t):
 
 # ----------------------------------------------------------------------------- κ = 0
 def test_kappa_zero_is_the_margin_zero_node():
-    """κ = 0 runs the margin-0 code path: F, F', F'', the min-cost, the replicon and the
-    capacity of the margin family equal the margin-0 family's to 1e-12 (bit-identical in
-    fact: the same function calls)."""
+    """κ = 0 runs the margin-0 code path: F, F', F'', the min-cost, the replicon, the
+    capacity of the margin family (with its AT limit) and a binary solve equal the
+    margin-0 family's to 1e-12 (bit-identical in fact: the same function calls)."""
     for n in (0, 1, 2):
         assert abs(float(cm.relu_logz(0.4, 2, n, 0.0)) - float(cm.relu_logz(0.4, 2, n))) <= 1e-12
     assert float(cm.relu_min_cost(3, 0.0)) == float(cm.relu_min_cost(3))
@@ -175,6 +175,8 @@ def test_kappa_zero_is_the_margin_zero_node():
     a = capacity(get_model("tree-committee-margin", K=2, activation="relu"), {"kappa": 0.0})
     b = capacity(get_model("tree-committee", K=2, activation="relu"), {})
     assert a.success and abs(a.alpha_c - b.alpha_c) <= 1e-12 * b.alpha_c
+    # the AT limit too (meta "diverges for kappa < 0" leaves κ = 0 to the extrapolation)
+    assert a.check["replicon_limit"] == b.check["replicon_limit"] and a.rs_stable == b.rs_stable
     ra = solve_saddle(get_model("binary-tree-committee-margin", K=2, activation="relu"),
                       {"alpha": 0.4, "kappa": 0.0})
     rb = solve_saddle(get_model("binary-tree-committee", K=2, activation="relu"), {"alpha": 0.4})
