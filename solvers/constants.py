@@ -337,7 +337,7 @@ RELU_QMC_POINTS_LARGE_K = 2**9
 #: than 40 below the largest (relative weight < e^-40 = 4e-18) are not integrated.
 RELU_COMPONENT_SKIP = 40.0
 #: ReLU committee with an output margin κ' ≠ 0 (rescaled): the Bromwich line is bent
-#: to Re θ = c ± τ(√(b² + y²) − b), asymptotic angle atan(τ) off the vertical towards
+#: to Re θ = c ± τ(√(B² + y²) − B), asymptotic angle atan(τ) off the vertical towards
 #: the side where e^{−θκ'} decays (module docstring of solvers.committee); τ < 1 keeps
 #: every unit transform in the sector where erfcx decays algebraically (|arg| < 3π/4).
 RELU_MARGIN_BEND = 0.5
