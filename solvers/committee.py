@@ -207,14 +207,17 @@ A = E(∂²_{ω_K} ln 𝒵)², B = E(∂_{ω_l}∂_{ω_K} ln 𝒵)² (derivation
 :func:`sign_logz` with the last unit K integrated in 1-D: A from unit K alone (exact
 in its own field; the QMC units' (∂²_l ln 𝒵)² are 40× noisier), B averaged over the
 K − 1 pairs (l, K). The counts of the other units without unit l (P(N = m−2),
-P(N = m−1), P(N ≥ m)) come from prefix and suffix distributions in logs (no
-deconvolution). Near q → 1 the squared Hessian is a spike of width ~(1−q)/|r| at the
+P(N = m−1), P(N ≥ m)) come from prefix and suffix distributions (no deconvolution),
+in linear scale on the rows where P(# ≥ m) cannot underflow (the criterion of
+:func:`_linear_rows`; :func:`_replicon_rows_linear`), in logs on the others (same
+numbers to ≤ 1e-13 of the largest, tests/test_committee_linear.py). Near q → 1 the squared Hessian is a spike of width ~(1−q)/|r| at the
 last unit's rank-exchange ridge z_K = r (:func:`_ridge`); the 1-D rule gets graded
 pieces around it on the rows where it is sharp. Accuracy: A, B within 2e-5 relative of
 a finite-difference product grid at K = 3 (tests/test_committee.py); standard error
 ≤ 1.2e-4 relative at K = 3 for q up to 1 − 1e-5, 5e-4..1e-3 at K = 9..99 (q = 0.5);
 (1 − q)³γ_out → 2J at K = 3 to 1.4e-5 at 1 − q = 1e-5 (the derived asymptote). Cost
-at q = 0.5: 0.3 s (K = 3), 2.4 s (K = 21), 11 s (K = 99).
+at q = 0.5: 0.12 s (K = 3), 0.42 s (K = 21), 1.7 s (K = 99) (0.29 s, 2.6 s, 11 s with
+the counts in logs, same machine and load, values equal to 1e-15).
 
 AT replicon of the ReLU committee
 ---------------------------------
@@ -363,6 +366,10 @@ def _per_a(a, z, m=None, route="auto"):
     m = (K + 1) // 2 if m is None else int(m)
     if route not in ("auto", "log", "linear"):
         raise ValueError(f"route must be 'auto', 'log' or 'linear', got {route!r}")
+    step = max(1, C.COMMITTEE_ROW_BLOCK // max(1, K1))
+    if M > step:              # blocks of rows (memory: several (K − 1) × rows arrays)
+        parts = [_per_a(a, z[s0:s0 + step], m, route) for s0 in range(0, M, step)]
+        return tuple(np.concatenate(v) for v in zip(*parts))
     x, w = _one_d_rule(a)
     val, d1, d2 = np.empty(M), np.empty(M), np.empty(M)
     lin = np.zeros(M, bool)
@@ -1531,12 +1538,95 @@ def _replicon_per_point(a, sig, z, m=None):
     return AK, BlK
 
 
-def _replicon_rows(a, sig, z, x, w, m=None):
+def _replicon_rows(a, sig, z, x, w, m=None, route="auto"):
     """:func:`_replicon_per_point` on the rows z with the last-unit rule (x, w), shaped
-    (nodes,) (shared) or (rows, nodes)."""
+    (nodes,) (shared) or (rows, nodes): in linear scale (:func:`_replicon_rows_linear`)
+    on the rows where P(# ≥ m) cannot underflow (:func:`_linear_rows`), in logarithms
+    (:func:`_replicon_rows_log`) on the others; ``route`` "log"/"linear" forces one."""
     M, K1 = z.shape
     K = K1 + 1
     m = (K + 1) // 2 if m is None else int(m)
+    x, w = np.atleast_2d(x), np.atleast_2d(w)
+    if route == "log" or m >= K:
+        return _replicon_rows_log(a, sig, z, x, w, m)
+    p, q = _unit_probs(a, z)[:2]
+    lin = np.ones(M, bool) if route == "linear" else _linear_rows(p.T, m)
+    if lin.all():
+        return _replicon_rows_linear(a, sig, z, p, q, x, w, m)
+    AK, BlK = np.empty(M), np.empty((M, K1))
+    for rows, f in ((np.nonzero(lin)[0], "lin"), (np.nonzero(~lin)[0], "log")):
+        if not len(rows):
+            continue
+        xr, wr = (x, w) if len(x) == 1 else (x[rows], w[rows])
+        if f == "lin":
+            AK[rows], BlK[rows] = _replicon_rows_linear(a, sig, z[rows], p[rows], q[rows], xr, wr, m)
+        else:
+            AK[rows], BlK[rows] = _replicon_rows_log(a, sig, z[rows], xr, wr, m)
+    return AK, BlK
+
+
+def _leave_one_out_linear(p, q, m):
+    """:func:`_leave_one_out` in linear scale (rows where the tail cannot underflow):
+    prefix and suffix count distributions (P_0..P_{m−1}, P(≥ m)) of the units of the
+    last axis by the convex recursion, combined per unit l into P(N_{−l} = m−2),
+    P(N_{−l} = m−1), P(N_{−l} ≥ m) (positive sums). Shapes (rows, n) in and out."""
+    M, n = p.shape
+    pt, qt = p.T, q.T
+    pre, suf = np.zeros((n + 1, m + 1, M)), np.zeros((n + 1, m + 1, M))
+    pre[0, 0] = suf[n, 0] = 1.0
+
+    def extend(d, pl, ql, out):
+        out[m] = d[m] + d[m - 1] * pl
+        out[1:m] = d[1:m] * ql + d[:m - 1] * pl
+        out[0] = d[0] * ql
+
+    for l in range(n):
+        extend(pre[l], pt[l], qt[l], pre[l + 1])
+    for l in range(n - 1, -1, -1):
+        extend(suf[l + 1], pt[l], qt[l], suf[l])
+    PL, PT = pre[:n, :m], pre[:n, m]              # counts of units < l
+    SL, ST = suf[1:, :m], suf[1:, m]              # counts of units > l
+    e1 = (PL * SL[:, ::-1]).sum(axis=1)           # Σ_i P(pre = i) P(suf = m−1−i)
+    e2 = (PL[:, :m - 1] * SL[:, m - 2::-1]).sum(axis=1) if m >= 2 else np.zeros((n, M))
+    # suffix tails P(S ≥ k) for k = m, m−1, ..., 1 against prefix counts i = 0..m−1
+    stail = ST[:, None] + np.cumsum(np.concatenate([np.zeros((n, 1, M)), SL[:, :0:-1]], axis=1), axis=1)
+    t0 = PT + (PL * stail).sum(axis=1)
+    return e2.T, e1.T, t0.T
+
+
+def _replicon_rows_linear(a, sig, z, p, q, x, w, m):
+    """:func:`_replicon_rows_log` in linear scale (same formulas, probabilities instead of
+    their logarithms; rows chosen by :func:`_linear_rows`); p, q = Φ(±a z)."""
+    M, K1 = z.shape
+    u = a * z
+    phi = np.exp(-0.5 * u * u - _LOG_SQRT_2PI) / sig              # φ(u_l)/σ
+    uK = a * x
+    pK, qK = _unit_probs(a, x)[:2]
+    phiK = np.exp(-0.5 * uK * uK - _LOG_SQRT_2PI) / sig
+    d = np.zeros((m + 1, M))                  # count of all K − 1 units: P_0..P_{m−1}, P(≥ m)
+    d[0] = 1.0
+    for l in range(K1):
+        pl, ql = p[:, l], q[:, l]
+        d[m] += d[m - 1] * pl
+        d[1:m] = d[1:m] * ql + d[:m - 1] * pl
+        d[0] *= ql
+    T, E = d[m][:, None], d[m - 1][:, None]
+    rK = phiK * E / (T + pK * E)                                    # ∂_K ln Z
+    dKK = -(uK / sig) * rK - rK * rK
+    AK = (dKK * dKK * w).sum(axis=-1)
+    e2, e1, t0 = (v[:, :, None] for v in _leave_one_out_linear(p, q, m))
+    pl, ql, phl = p[:, :, None], q[:, :, None], phi[:, :, None]
+    pk, qk, phk = pK[:, None, :], qK[:, None, :], phiK[:, None, :]
+    iZ = 1.0 / (t0 + e1 * (pl + ql * pk) + e2 * (pl * pk))
+    rl = phl * (e1 * qk + e2 * pk) * iZ
+    rk = phk * (e1 * ql + e2 * pl) * iZ
+    dlk = (phl * phk) * (e2 - e1) * iZ - rl * rk
+    return AK, (dlk * dlk * w[:, None, :]).sum(axis=-1)
+
+
+def _replicon_rows_log(a, sig, z, x, w, m):
+    """:func:`_replicon_rows` in logarithms (rows where P(# ≥ m) may underflow, m = K)."""
+    M, K1 = z.shape
     u = a * z
     lp, lq = log_ndtr(u), log_ndtr(-u)
     lphi = -0.5 * u * u - _LOG_SQRT_2PI - math.log(sig)     # ln(φ(u_l)/σ)

@@ -261,6 +261,9 @@ COMMITTEE_LINEAR_LOG_FLOOR = -600.0
 #: Sign committee, linear recursion: states × rows per vectorised block (2^17 doubles,
 #: 1 MB per array, stays in cache: at K = 99 ~15 % faster than blocks of 2^18).
 COMMITTEE_LINEAR_CHUNK = 2**17
+#: Sign committee: QMC rows × (K − 1) units per block of solvers.committee._per_a (the
+#: unit arrays, 16 MB each; the production point sets stay in one block up to K = 99).
+COMMITTEE_ROW_BLOCK = 2**21
 #: Output margin at finite K (solvers.committee.margin_threshold): (K + κ√K)/2 within
 #: this relative distance of an integer is taken as that integer, so κ given at a step
 #: of the staircase m(κ) (e.g. 1/√3 at K = 3, not exact in floating point) lands on it.
