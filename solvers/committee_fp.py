@@ -466,8 +466,9 @@ def _check_relu_k(K):
         from .errors import ParameterError
         raise ParameterError("K", f"the finite-K Franz–Parisi term of the ReLU committee is "
                                   f"evaluated for 2 <= K <= {RELU_MAX_K} (the exact reference "
-                                  f"sampler, solvers.relu_reference; K = 4 would need nested 2-D "
-                                  f"integrals per density value); use K = inf, got K = {K}")
+                                  f"sampler, solvers.relu_reference, is written out per K up to "
+                                  f"two units per readout group; larger K would also cost "
+                                  f"K(K+1)/2 contour jets per point); use K = inf, got K = {K}")
 
 
 def _per_point(qr, p, t, q1, K, i, j, k, l, act):

@@ -248,8 +248,8 @@ def fp_model(name, options=None):
                 raise ParameterError("K", f"the Franz–Parisi term of the finite-K ReLU tree "
                                           f"committee is evaluated for 2 <= K <= "
                                           f"{_committee_fp.RELU_MAX_K} (exact reference sampler, "
-                                          f"solvers.relu_reference; K = 4 would need nested 2-D "
-                                          f"integrals per density value); use K = inf, got "
+                                          f"solvers.relu_reference, written out for up to two "
+                                          f"units per readout group; cost); use K = inf, got "
                                           f"K = {meta['committee']['K']}")
             if getattr(ch, "kappa", None) is None:
                 fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",

@@ -56,9 +56,9 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 __all__ = ["sample_reference", "log_reference_mass", "label_groups", "MAX_K"]
 
-#: Largest K with an exact reference sampler (module docstring: K = 4 has two groups of
-#: two units and would need nested 2-D integrals per density value).
-MAX_K = 3
+#: Largest K with an exact reference sampler (module docstring: the constructions are
+#: written out for readout groups of at most two units).
+MAX_K = 4
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _HALF_WINDOW = 9.0       # half-width of the window of _log_int (curvature ≤ −1: e^{-40.5})
@@ -67,6 +67,7 @@ _SCAN_POINTS = 40        # coarse scan of the first unit's density
 _SCAN_DROP = 44.0        # panels cover the log-density within this of its maximum
 _PANELS, _PANEL_NODES = 16, 8
 _NEWTON_ITER = 60
+_W2_TABLE = 512          # grid of ln W₂(τ) per row (K = 4), spacing ≲ 0.1-0.2
 _ROWS = 256              # rows per vectorised block of the first unit (memory)
 
 
@@ -145,16 +146,21 @@ def _last_b(ub, s0, uA, sigA, v):
     return x, lZ
 
 
-def _solve_upper(lo, c, sg, U, top):
-    """x ≥ lo with ln ∫_x^∞ φ(t)Φ(c + sg t) dt = U (≤ top, the value at lo): safeguarded
-    Newton on the log mass (decreasing in x), bracket [lo, hi] with hi found by doubling."""
+def _solve_upper(lo, c, sg, U, top, end=None):
+    """x ≥ lo with ln ∫_x^{end} φ(t)Φ(c + sg t) dt = U (≤ top, the value at lo; end = ∞
+    by default): safeguarded Newton on the log mass (decreasing in x), bracket [lo, hi]
+    with hi = end or found by doubling."""
     a = lo.copy()
-    hi = np.maximum(lo, 0.0) + np.abs(c) + 12.0
-    for _ in range(8):
-        bad = _log_int(hi, np.inf, c, sg) > U
-        if not bad.any():
-            break
-        hi = np.where(bad, hi + 2 * (hi - lo) + 1.0, hi)
+    if end is None:
+        end = np.full(len(lo), np.inf)
+        hi = np.maximum(lo, 0.0) + np.abs(c) + 12.0
+        for _ in range(8):
+            bad = _log_int(hi, np.inf, c, sg) > U
+            if not bad.any():
+                break
+            hi = np.where(bad, hi + 2 * (hi - lo) + 1.0, hi)
+    else:
+        hi = end.copy()
     b = hi.copy()
     # start: linear in the log mass between the bracket ends is poor; begin at the lower end
     x = np.where(U >= top, lo, lo + 1e-3 * (b - a))
@@ -162,7 +168,7 @@ def _solve_upper(lo, c, sg, U, top):
     with np.errstate(all="ignore"):
         for _ in range(_NEWTON_ITER):
             xa = x[act]
-            L = _log_int(xa, np.inf, c[act], sg)
+            L = _log_int(xa, end[act], c[act], sg)
             lf = -0.5 * xa * xa - _LOG_SQRT_2PI + log_ndtr(c[act] + sg * xa)
             h = L - U[act]
             a[act] = np.where(h > 0, xa, a[act])
@@ -185,30 +191,40 @@ def _log_h(r, u2, uA, sigA):
 
 def _first_b(u1, u2, uA, sigA, v):
     """Draw of the first of two B units (K = 3) at uniforms v; returns (x, ln Z̃)."""
+
+    def log_g(r, rows):
+        sh = r.shape
+        return _log_h(r.ravel(), np.broadcast_to(u2[rows, None], sh).ravel(),
+                      np.broadcast_to(uA[rows, None], sh).ravel(), sigA).reshape(sh)
+
+    return _numeric_draw(u1, log_g, 14.0 + np.abs(u1) + np.abs(u2) + np.abs(uA), v)
+
+
+def _numeric_draw(u1, log_g, width, v):
+    """Draw of a unit whose density is φ(x) g(relu(ũ₁ + x)) at uniforms v (None: masses
+    only), g(r) = probability of the rest of the event (``log_g(r, rows)`` on arrays
+    (len(rows), n), rows the global row indices); the mass above the kink lies within
+    ``width`` of it. Returns (x, ln ∫φ g)."""
     M = len(u1)
     x = np.empty(M)
     lZ = np.empty(M)
     for s0 in range(0, M, _ROWS):
-        sl = slice(s0, s0 + _ROWS)
-        x[sl], lZ[sl] = _first_b_rows(u1[sl], u2[sl], uA[sl], sigA, None if v is None else v[sl])
+        rows = np.arange(s0, min(M, s0 + _ROWS))
+        x[rows], lZ[rows] = _numeric_rows(u1[rows], log_g, width[rows], None if v is None else v[rows], rows)
     return x, lZ
 
 
-def _first_b_rows(u1, u2, uA, sigA, v):
+def _numeric_rows(u1, log_g, W, v, grows):
     M = len(u1)
     lo = -u1
-    lh0 = _log_h(np.zeros(M), u2, uA, sigA)
+    lh0 = log_g(np.zeros((M, 1)), grows)[:, 0]
     m1 = log_ndtr(-u1) + lh0
 
     def logf(xx, rows=slice(None)):
         """ln of the density above the kink at xx (rows × n)."""
-        sh = xx.shape
         r = np.maximum(u1[rows, None] + xx, 0.0)
-        lh = _log_h(r.ravel(), np.broadcast_to(u2[rows, None], sh).ravel(),
-                    np.broadcast_to(uA[rows, None], sh).ravel(), sigA).reshape(sh)
-        return -0.5 * xx * xx - _LOG_SQRT_2PI + lh
+        return -0.5 * xx * xx - _LOG_SQRT_2PI + log_g(r, grows[rows])
 
-    W = 14.0 + np.abs(u1) + np.abs(u2) + np.abs(uA)
     grid = lo[:, None] + W[:, None] * (np.arange(1, _SCAN_POINTS + 1) / _SCAN_POINTS)
     with np.errstate(all="ignore"):
         lg = logf(grid)
@@ -278,6 +294,118 @@ def _first_b_rows(u1, u2, uA, sigA, v):
     return x, lZ
 
 
+# ----------------------------------------------------------------------------- K = 4
+# Two groups of two (W = units 0, 1; L = units 2, 3). Order: x2, x3 (the L units), then
+# x0 | τ = S_L and x1 | x0, τ (module docstring, "K = 4").
+
+def _log_w2(tau, u0, u1):
+    """ln W₂(τ) = ln P(relu(u0 + x0) + relu(u1 + x1) > τ), τ ≥ 0 (arrays): unit 0 off
+    (Φ(−u0)Φ(u1 − τ)), 0 < r0 < τ (∫φ(x)Φ(u1 − τ + u0 + x) over (−u0, τ − u0)), r0 > τ."""
+    t = np.maximum(tau, 0.0)
+    a = log_ndtr(-u0) + log_ndtr(u1 - t)
+    b = _log_int(-u0, t - u0, u1 - t + u0, 1.0)
+    c = log_ndtr(u0 - t)
+    return np.logaddexp(a, np.logaddexp(b, c))
+
+
+def _w2_table(u0, u1, tmax):
+    """ln W₂ on the grid τ_k = k h, k < _W2_TABLE, h = tmax/(_W2_TABLE − 1), per row."""
+    h = tmax / (_W2_TABLE - 1)
+    tau = h[:, None] * np.arange(_W2_TABLE)
+    return _log_w2(tau, u0[:, None], u1[:, None]), h
+
+
+def _w2_interp(tab, h, tau, rows):
+    """ln W₂(τ) from the table by 4-point Lagrange interpolation (τ ≥ 0; shape of τ,
+    whose leading axis runs over ``rows``)."""
+    k = tau / h[rows].reshape((-1,) + (1,) * (tau.ndim - 1))
+    i = np.clip(np.floor(k).astype(int), 1, _W2_TABLE - 3)
+    f = np.minimum(k - i, 2.0)
+    T = tab[rows]
+    flat = i.reshape(len(T), -1)
+    y = [np.take_along_axis(T, flat + d, axis=1).reshape(i.shape) for d in (-1, 0, 1, 2)]
+    return (-f * (f - 1) * (f - 2) / 6 * y[0] + (f + 1) * (f - 1) * (f - 2) / 2 * y[1]
+            - (f + 1) * f * (f - 2) / 2 * y[2] + (f + 1) * f * (f - 1) / 6 * y[3])
+
+
+def _log_hw(r, rows, u0, u1, u3, tab, h):
+    """ln H(r) = ln E_{x3} W₂(r + relu(u3 + x3)) (the x2 density's rest), W₂ from the
+    table; the x3 integral on 16 Gauss–Legendre panels of 8 nodes over a window that
+    holds its mass (φ on [max(−u3, −12), 12], pushed down to the mode of φ(x)W₂(·) when
+    W₂ is small there)."""
+    u0, u1, u3 = (a[rows].reshape((-1,) + (1,) * (r.ndim - 1)) for a in (u0, u1, u3))
+    lo = -u3
+    xc = np.minimum(0.0, np.minimum(-(r + u3 - u0 - u1) / 3, -(r + u3 - np.maximum(u0, u1)) / 2))
+    a = np.maximum(lo, np.minimum(xc, 0.0) - 12.0)
+    b = np.maximum(a, np.maximum(lo, 0.0)) + 12.0
+    t, wt = _gl(8)
+    P = 16
+    hp = 0.5 * (b - a) / P
+    nodes = a[..., None] + (2 * hp)[..., None] * np.arange(P)
+    nodes = (nodes[..., None] + hp[..., None, None] * (t + 1)).reshape(nodes.shape[:-1] + (-1,))
+    lw = _w2_interp(tab, h, r[..., None] + u3[..., None] + nodes, rows)
+    lf = -0.5 * nodes * nodes - _LOG_SQRT_2PI + lw + np.log(np.tile(wt, P) * hp[..., None])
+    mx = lf.max(axis=-1)
+    inner = mx + np.log(np.exp(lf - mx[..., None]).sum(axis=-1))
+    return np.logaddexp(log_ndtr(-u3) + _w2_interp(tab, h, r, rows), inner)
+
+
+def _w_pair(u0, u1, tau, v0, v1):
+    """Draws (x0, x1) of the W pair given S_L = τ: x0 from φ(x)P(r1 > τ − r0) (pieces:
+    unit 0 off, 0 < r0 < τ, r0 > τ), then x1 truncated (free if r0 > τ)."""
+    ma = log_ndtr(-u0) + log_ndtr(u1 - tau)
+    cb = u1 - tau + u0
+    mb = _log_int(-u0, tau - u0, cb, 1.0)
+    mc = log_ndtr(u0 - tau)
+    lZ = np.logaddexp(ma, np.logaddexp(mb, mc))
+    with np.errstate(all="ignore"):
+        lv = np.log(v0) + lZ
+        U = np.log1p(-v0) + lZ
+        w1 = np.exp(lv - log_ndtr(u1 - tau))
+        xa = np.minimum(np.where(w1 < 0.5, ndtri(np.clip(w1, 1e-300, 0.5)),
+                                 -ndtri(np.clip(ndtr(u0) + (ndtr(-u0) - w1), 1e-300, 1.0))), -u0)
+        wc = np.exp(U)
+        xc = np.maximum(np.where(wc < 0.5, -ndtri(np.clip(wc, 1e-300, 0.5)), ndtri(np.clip(1 - wc, 1e-300, 1.0))),
+                        tau - u0)
+        Ub = np.log(np.maximum(np.exp(U) - np.exp(mc), 0.0))
+    ina, inc = lv < ma, U < mc
+    x0 = np.where(ina, xa, np.where(inc, xc, np.nan))
+    idx = np.nonzero(~ina & ~inc)[0]
+    if len(idx):
+        x0[idx] = _solve_upper(-u0[idx], cb[idx], 1.0, np.minimum(Ub[idx], mb[idx]), mb[idx],
+                               end=(tau - u0)[idx])
+    r0 = np.maximum(u0 + x0, 0.0)
+    x0t = tau - r0 - u1                                # x1 > x0t when r0 < τ
+    with np.errstate(all="ignore"):
+        lp, lq = log_ndtr(-x0t), log_ndtr(x0t)
+        w = v1 * np.exp(lp)
+        x1 = np.where(w < 0.5, -ndtri(np.maximum(w, 1e-300)), ndtri(np.minimum((1 - v1) + v1 * np.exp(lq), 1.0)))
+    x1 = np.where(inc, ndtri(np.clip(v1, 1e-300, 1.0)), x1)
+    return x0, x1, lZ
+
+
+def _sample_k4(ut, v):
+    """K = 4 (one label): draws and ln Z̃ (module docstring, "K = 4")."""
+    u0, u1, u2, u3 = ut.T
+    M = len(ut)
+    width = 14.0 + np.abs(ut).sum(axis=1)
+    tab, h = _w2_table(u0, u1, 40.0 + np.abs(ut).sum(axis=1))
+    x = np.empty((M, 4))
+    x[:, 2], lZ = _numeric_draw(u2, lambda r, rows: _log_hw(r, rows, u0, u1, u3, tab, h), width,
+                                None if v is None else v[:, 2])
+    if v is None:
+        return x, lZ
+    r2 = np.maximum(u2 + x[:, 2], 0.0)
+
+    def log_g3(r, rows):   # the same tabulated W₂ as x2's marginal: one consistent law
+        return _w2_interp(tab, h, r2[rows].reshape((-1,) + (1,) * (r.ndim - 1)) + r, rows)
+
+    x[:, 3], _ = _numeric_draw(u3, log_g3, width, v[:, 3])
+    tau = r2 + np.maximum(u3 + x[:, 3], 0.0)
+    x[:, 0], x[:, 1], _ = _w_pair(u0, u1, tau, v[:, 0], v[:, 1])
+    return x, lZ
+
+
 def label_groups(K):
     """Per label, the number n_w of winning units (columns 0..n_w−1 of the fields; the
     rest lose): even K one label (K/2), odd K the labels +1 (⌈K/2⌉) and −1 (⌊K/2⌋),
@@ -289,8 +417,8 @@ def _check_k(K):
     if not 2 <= K <= MAX_K:
         from .errors import ParameterError
         raise ParameterError("K", f"the exact reference sampler of the finite-K ReLU committee "
-                                  f"is implemented for 2 <= K <= {MAX_K} (K = 4 would need nested "
-                                  f"2-D integrals per density value), got K = {K}")
+                                  f"is implemented for 2 <= K <= {MAX_K} (readout groups of at "
+                                  f"most two units), got K = {K}")
 
 
 def _plan(K, n_w):
@@ -308,6 +436,8 @@ def sample_reference(ut, v, n_w):
     v = np.asarray(v, float)
     M, K = ut.shape
     _check_k(K)
+    if K == 4:
+        return _sample_k4(ut, v)
     iA, sigA, Bc = _plan(K, n_w)
     uA = ut[:, iA]
     x = np.empty((M, K))
@@ -340,6 +470,8 @@ def log_reference_mass(ut, n_w):
     ut = np.asarray(ut, float)
     M, K = ut.shape
     _check_k(K)
+    if K == 4:
+        return _sample_k4(ut, None)[1]
     iA, sigA, Bc = _plan(K, n_w)
     if len(Bc) == 1:
         m1, m2, _, _ = _last_b_masses(ut[:, Bc[0]], np.zeros(M), ut[:, iA], sigA)

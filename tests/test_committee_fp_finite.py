@@ -288,7 +288,7 @@ def test_k3_curve():
 def test_relu_finite_k_raises():
     with pytest.raises(ParameterError) as e:
         local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
-                      distances=[0.1], options={"K": 4, "activation": "relu"})
+                      distances=[0.1], options={"K": 5, "activation": "relu"})
     assert e.value.parameter == "K"
     with pytest.raises(ParameterError) as e:
         cfp.sign_fp_logz(*POINT, cfp.MAX_K + 2, 0, 0, 0, 0)
