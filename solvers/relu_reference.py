@@ -31,19 +31,43 @@ normal, and B's draws have densities φ(x)·(probability of the rest):
   inverted by safeguarded Newton on the log upper-tail mass.
 * the first B unit (K = 3): density :math:`\varphi(x)H(\mathrm{relu}(\tilde u_1+x))`,
   H(r) the mass of the previous item at s0 = r. Below the kink it is φ(x)H(0) (closed
-  form); above it H is smooth, and the mass is located by a coarse scan (64 points over
-  a width 14 + Σ|ũ|), integrated on 24 Gauss–Legendre panels of 8 nodes over the
+  form); above it H is smooth, and the mass is located by a coarse scan (40 points over
+  a width 14 + Σ|ũ|), integrated on 16 Gauss–Legendre panels of 8 nodes over the
   region where the log-density is within 44 of its maximum, and inverted per point by
-  the panel CDF and Newton on the exact within-panel integral.
+  the panel CDF and Newton on the exact within-panel integral (:func:`_numeric_draw`,
+  shared with K = 4).
+
+K = 4 (one label; W = units 0, 1, L = units 2, 3). Given the losing pair's sum τ the
+winning pair needs r0 + r1 > τ, probability
+:math:`W_2(\tau) = \Phi(\tilde u_0-\tau) + \Phi(-\tilde u_0)\Phi(\tilde u_1-\tau) +
+\int_{-\tilde u_0}^{\tau-\tilde u_0}\varphi(x)\Phi(\tilde u_1-\tau+\tilde u_0+x)dx`
+(unit 0 above τ, off, or in between). Order x2, x3, x0, x1:
+
+* x2 has density φ(x)H(relu(ũ2 + x)), H(r) = E_{x3} W₂(r + relu(ũ3 + x3)) (a 1-D
+  integral: 16 panels of 8 nodes over a window holding the mass), x3 | x2 the density
+  φ(x)W₂(r2 + relu(ũ3 + x)); both by :func:`_numeric_draw`. W₂ enters both through one
+  per-row table of ln W₂ (``_W2_TABLE`` points on [0, 40 + Σ|ũ|], 4-point Lagrange
+  interpolation, ≤ 2e-5 in ln W₂ measured), so the draws follow exactly a law whose
+  density differs from the target by a factor 1 + O(2e-5);
+* x0 | τ from φ(x)P(r1 > τ − r0) (three pieces: off — closed form; 0 < r0 < τ — the
+  1-D integral above, Newton on its log; r0 > τ — closed form), then x1 truncated
+  normal (x1 > τ − r0 − ũ1), or free when r0 > τ.
 
 The masses give Z̃(z) = P(reference is a solution | z) (:func:`log_reference_mass`);
 the estimator does not need it (the draws are exact), the tests compare it with the
-contour integral of :mod:`solvers.committee`. K ≥ 4 (two groups of two units) would need
-a nested 2-D integral per density value and is not implemented (``MAX_K``).
+contour integral of :mod:`solvers.committee`. K ≥ 5 (readout groups of three) would
+need another nesting level and is not implemented (``MAX_K``).
 
 Accuracy (tests/test_committee_fp_relu.py): moments and unit activities of the draws
-against brute-force rejection (K = 2, 3) and importance sampling at a rare z
-(Z̃ ≈ 1e-4), Z̃ against the contour integral to 1e-8 relative.
+against brute-force rejection (K = 2, 3, 4) and a product quadrature (also at rare z,
+Z̃ ≈ 1e-4 … 1e-5 and 9e-4 at K = 4, where rejection is impractical) within 5σ; Z̃
+against the contour integral to 3e-5 in ln Z̃ (5e-5 at K = 4) and against the product
+quadrature to 1e-7 relative (5e-5 at K = 4). The draws are continuous and monotone in
+each uniform within a piece (tested along a line of v).
+
+Cost: per point, K = 2 a few 48-node integrals; K = 3 ~170 density values (each one)
+plus ~4 Newton steps; K = 4 the table (512 integrals) and ~2 × 170 density values of
+128 interpolations each: 4 × 2^11 points take ~0.3 s, ~10 s, ~75 s (K = 2, 3, 4).
 """
 
 from __future__ import annotations
