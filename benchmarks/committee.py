@@ -1,8 +1,14 @@
 """Benchmark of the tree-committee K-field average (``python -m benchmarks`` runs it).
 
 * one evaluation of F_K(q) and its two q-derivatives (solvers.committee: Poisson-binomial
-  recursion in logs + exact last unit + QMC with a control variate) at q = 0.5 for
-  K = 3, 9, 21, 99, with the QMC standard error;
+  recursion in linear scale, logs where it could underflow, + exact last unit + QMC with a
+  control variate) at q = 0.5 for K = 3, 9, 21, 99, with the QMC standard error;
+* the cost at *equal* standard error (:func:`bench_equal_stderr`): for K = 3, 9, 21, 51,
+  99 a ladder of point counts n (per scrambling, 4 scramblings as in production), the
+  seconds and the standard error of each, a least-squares fit stderr = c n^-r over the
+  ladder, and the seconds (∝ n, measured) at the n where the fit reaches the target
+  1e-4; the ratio K = 99 / K = 3 of those seconds is the figure of merit ("K = 99 at
+  little more than the cost of K = 3");
 * the naive route at K = 3: ``scipy.integrate.tplquad`` of ln P(majority | z) against the
   3-D Gaussian density (a K-dimensional nested quadrature; infeasible beyond K ≈ 4);
 * the capacities built on it: spherical K = 3 (derived q → 1 limit + numerical check)
@@ -28,13 +34,23 @@ import time
 from scipy import integrate
 from scipy.special import log_ndtr, logsumexp
 
-__all__ = ["naive_committee_k3", "fp_k3_samples", "naive_fp_k3", "bench_committee"]
+__all__ = ["naive_committee_k3", "fp_k3_samples", "naive_fp_k3", "bench_equal_stderr", "bench_committee"]
 
 #: the interior Franz–Parisi point (q̃, p, t, q1) timed (tests/test_committee_fp_finite.py)
 FP_POINT = (0.6, 0.8, 0.55, 0.75)
 
 #: ReLU committees timed at finite q
 RELU_K = (2, 3, 4, 6)
+
+#: Cost at equal standard error (bench_equal_stderr): K values, q, target standard error
+#: of F_K (1e-4: the accuracy stated at K = 9; the solvers' alarm is 1e-3) and the ladder
+#: of points per scrambling (log2), per K
+EQUAL_STDERR_K = (3, 9, 21, 51, 99)
+EQUAL_STDERR_Q = 0.5
+EQUAL_STDERR_TARGET = 1e-4
+EQUAL_STDERR_LADDER = {3: range(8, 15), 9: range(9, 16), 21: range(9, 16), 51: range(9, 16), 99: range(9, 16)}
+#: independent scramblings on which the spread of one scrambling's mean is measured
+EQUAL_STDERR_SCRAMBLINGS = 16
 
 
 def naive_committee_k3(q, epsabs=1e-7):
@@ -121,6 +137,54 @@ def bench_committee_fp():
             "fp_curve_k3_10_points": curve, "replicon_q0.5": rep}
 
 
+def bench_equal_stderr(q=EQUAL_STDERR_Q, target=EQUAL_STDERR_TARGET, Ks=EQUAL_STDERR_K,
+                       scramblings=EQUAL_STDERR_SCRAMBLINGS):
+    """Seconds to reach the standard error ``target`` on F_K(q) (module docstring). The
+    production estimate averages R = 4 scramblings; its standard error is σ_n/√R, σ_n the
+    spread of one scrambling's mean at n points. σ_n is measured on ``scramblings`` (16)
+    independent scramblings (the first four are production's), each timed alone: per K
+    the ladder rows (n per scrambling, seconds of the R-scrambling estimate, its stderr
+    σ_n/√R), the least-squares rate r of σ_n = c n^-r, n* where the fit reaches the
+    target and seconds* the measured seconds interpolated (log-log) at n* (not ∝ n:
+    small blocks stay in cache)."""
+    import numpy as np
+    from scipy.special import ndtri
+    from scipy.stats import qmc
+
+    from solvers import committee as cm
+    from solvers import constants as C
+    R = C.COMMITTEE_QMC_RANDOMIZATIONS
+    a = math.sqrt(q / (1 - q))
+    out = []
+    for K in Ks:
+        ec = cm._min_cost_exact(K)
+        rows = []
+        for e in EQUAL_STDERR_LADDER[K]:
+            n, means, secs = 2**e, [], 0.0
+            for r in range(scramblings):      # the points of qmc_points(K - 1, n, r + 1)[r]
+                u = qmc.Sobol(d=K - 1, scramble=True, seed=C.COMMITTEE_QMC_SEED + r).random(n)
+                z = ndtri(np.clip(u, 1e-300, 1 - 1e-16))
+                t = time.perf_counter()
+                v, d1, d2, cv = cm._per_a(a, z)
+                means.append(float(np.mean(v + 0.5 * a * a * (cv - ec))))
+                secs += time.perf_counter() - t
+            sig = float(np.std(means, ddof=1))
+            rows.append({"n": n, "seconds": secs * R / scramblings, "stderr": sig / math.sqrt(R),
+                         "F": float(np.mean(means))})
+        ln = np.log([r["n"] for r in rows])
+        le = np.log([r["stderr"] for r in rows])
+        slope, icpt = np.polyfit(ln, le, 1)
+        n_star = math.exp((math.log(target) - icpt) / slope)
+        secs = float(np.exp(np.interp(math.log(n_star), ln, np.log([r["seconds"] for r in rows]))))
+        if not ln[0] <= math.log(n_star) <= ln[-1]:   # outside the ladder: ∝ n from the end
+            end = rows[0] if math.log(n_star) < ln[0] else rows[-1]
+            secs = end["seconds"] * n_star / end["n"]
+        out.append({"K": K, "ladder": rows, "rate": -slope, "n_star": n_star,
+                    "seconds_per_point": secs / (R * n_star), "seconds_at_target": secs})
+    return {"q": q, "target_stderr": target, "scramblings_measured": scramblings, "per_K": out,
+            "ratio_k99_over_k3": out[-1]["seconds_at_target"] / out[0]["seconds_at_target"]}
+
+
 def bench_committee():
     from replica.catalogue import get_model
     from solvers import capacity, compile_model
@@ -141,7 +205,7 @@ def bench_committee():
         relu.append({"K": K, "seconds": time.perf_counter() - t, "F": F, "dF": F1, "d2F": F2,
                      "stderr": err, "failed_points": bad})
     nv = naive_committee_k3(0.5)
-    out = {"evaluations_q0.5": rows, "relu_evaluations_q0.5": relu,
+    out = {"evaluations_q0.5": rows, "equal_stderr": bench_equal_stderr(), "relu_evaluations_q0.5": relu,
            "relu_cost_ratio_k6_over_k3": relu[-1]["seconds"] / relu[1]["seconds"],
            "naive_tplquad_k3": nv,
            "k3_abs_diff_vs_naive": abs(rows[0]["F"] - nv["value"]),
@@ -164,6 +228,8 @@ def report(res):
     print(f"{'K':>4} {'seconds':>9} {'F':>12} {'QMC stderr':>11}")
     for r in res["evaluations_q0.5"]:
         print(f"{r['K']:>4} {r['seconds']:>9.3f} {r['F']:>12.7f} {r['stderr']:>11.1e}")
+    if "equal_stderr" in res:
+        report_equal_stderr(res["equal_stderr"])
     print("tree committee (ReLU, finite q), same quantities")
     for r in res["relu_evaluations_q0.5"]:
         print(f"{r['K']:>4} {r['seconds']:>9.3f} {r['F']:>12.7f} {r['stderr']:>11.1e}")
@@ -171,7 +237,7 @@ def report(res):
     nv = res["naive_tplquad_k3"]
     print(f"  naive tplquad at K = 3 (value only): {nv['seconds']:.1f}s, |diff| "
           f"{res['k3_abs_diff_vs_naive']:.1e} -> {res['speedup_k3_vs_naive']:.0f}x; "
-          f"K = 99 costs {res['cost_ratio_k99_over_k3']:.0f}x K = 3")
+          f"K = 99 costs {res['cost_ratio_k99_over_k3']:.0f}x K = 3 at the production points (unequal stderr)")
     for k in ("capacity_spherical_k3", "capacity_binary_k3"):
         c = res[k]
         print(f"  {k}: alpha_c = {c['alpha_c']:.6f} ({c['status']}) in {c['seconds']:.1f}s")
@@ -188,6 +254,17 @@ def report(res):
               f"max QMC error {cv['max_quadrature_error']:.1e}")
         print("AT replicon node at q = 0.5 (gamma_out, seconds): " + ", ".join(
             f"{r['activation']} K={r['K']}: {r['gamma_out']:.4f} ({r['seconds']:.2f}s)" for r in res["replicon_q0.5"]))
+
+
+def report_equal_stderr(es):
+    print(f"  cost at equal standard error {es['target_stderr']:.0e} on F_K(q = {es['q']}) "
+          f"(4 scramblings; spread measured on {es['scramblings_measured']}; fit stderr = c n^-r):")
+    print(f"  {'K':>4} {'rate r':>7} {'n* per scr.':>12} {'us/point':>9} {'seconds*':>9}   ladder (n: s, stderr)")
+    for r in es["per_K"]:
+        lad = ", ".join(f"{x['n']}: {x['seconds']:.3f}s {x['stderr']:.1e}" for x in r["ladder"])
+        print(f"  {r['K']:>4} {r['rate']:>7.2f} {r['n_star']:>12.0f} {1e6 * r['seconds_per_point']:>9.1f} "
+              f"{r['seconds_at_target']:>9.3f}   {lad}")
+    print(f"  K = 99 costs {es['ratio_k99_over_k3']:.0f}x K = 3 at equal standard error")
 
 
 if __name__ == "__main__":

@@ -14,16 +14,24 @@ with the m smallest costs; checked at K = 3 for m = 3, three perceptrons, and m 
 product grid, tests/test_committee.py). No K-dimensional grid:
 
 * inner probability (given z): the units are independent Bernoulli with
-  :math:`p_l = \Phi(a z_l)`, :math:`a = \sqrt{q/(1-q)}`. With the odds
-  :math:`\rho_l = p_l/(1-p_l)`, :math:`P(\# \ge m) = \prod_l (1-p_l)\sum_{j\ge m}e_j(\rho)`;
-  the elementary symmetric polynomials obey :math:`e_j \leftarrow e_j + \rho_l e_{j-1}`
-  (Poisson-binomial recursion), run in logarithms (all terms are positive, so no
-  cancellation and no underflow even where P ~ e^{-10^5} as q → 1), keeping only
-  e_0..e_{m-1} and the tail sum (O(K m) per sample). Derivatives in a travel with the
-  recursion as *ratios* e_j'/e_j and e_j''/e_j, which are conditional expectations
-  of bounded quantities (e.g. :math:`\partial_a \ln\sum_{j\ge m}e_j = \sum_l \pi_l
-  \partial_a\ln\rho_l`, π_l = P(unit l positive | output positive)); the chain rule to q
-  is applied at the end.
+  :math:`p_l = \Phi(a z_l)`, :math:`a = \sqrt{q/(1-q)}`. The count distribution obeys
+  the Poisson-binomial recursion :math:`P_j \leftarrow P_j(1-p_l) + P_{j-1}p_l`, a
+  convex combination (values in [0, 1], positive terms: no cancellation), keeping
+  P_0..P_{m-1} and the tail P(# ≥ m) (O(K m) per sample, no transcendental function:
+  :func:`_tails_linear`); a-derivatives by the product rule; the band of states that
+  are reachable and can still reach m − 1 is about half of the K·m pairs. Linear scale
+  is exact where P(# ≥ m) cannot underflow: per row, the product of the m largest p_l
+  (a lower bound) above e^-600 (:func:`_linear_rows`). The other rows (q → 1, P down
+  to e^{-10^5}) and unanimity m = K run the recursion in logarithms: with the odds
+  :math:`\rho_l = p_l/(1-p_l)`, :math:`P(\# \ge m) = \prod_l (1-p_l)\sum_{j\ge m}e_j(\rho)`,
+  :math:`e_j \leftarrow e_j + \rho_l e_{j-1}` in logaddexp, derivatives as *ratios*
+  e_j'/e_j and e_j''/e_j, which are conditional expectations of bounded quantities
+  (e.g. :math:`\partial_a \ln\sum_{j\ge m}e_j = \sum_l \pi_l \partial_a\ln\rho_l`, π_l =
+  P(unit l positive | output positive)). The two routes agree to ≤ 4e-12 on F, F', F''
+  at moderate q (tests/test_committee_linear.py); where they differ, the linear one is
+  the accurate one (mpmath, 40 digits: the log route loses ~1e-12 on ln P ≈ 0 and more
+  on ∂²_a, e.g. F'' 44 % off at K = 99, 1 − q = 1e-6, 1.2 % with the linear rows, against
+  finite differences of F'). The chain rule to q is applied at the end.
 * the last unit is integrated exactly in 1-D (P(# ≥ m) is linear in p_K: B + (A−B)p_K
   with A, B the tails of the other K−1 units), on graded Gauss–Legendre pieces;
 * outer average over the other K−1 fields: randomised quasi-Monte Carlo (scrambled
@@ -41,10 +49,25 @@ K = 9 and ~7e-4 at K = 99 (fewer points). ``SaddleResult.quadrature_error`` repo
 change when the points are doubled; the models set their alarm to 1e-3
 (replica.committee.QMC_ALARM).
 
-Cost: O(M K m) per evaluation (M points); per point K = 99 costs ~(98·50)/(2·2) ≈ 1200×
-K = 3, which we partly offset by using ``COMMITTEE_QMC_POINTS_LARGE_K`` points for
-K > 21 (benchmarks: measured times). Far cheaper than a K-dimensional grid (n^K), but not
-"K = 99 at the cost of K = 3".
+Cost: O(M K m) per evaluation (M points): ~5 ns per (unit, state) pair and point in
+linear scale, on about half of the K·m pairs (the band), against ~25 ns in logarithms.
+Measured at q = 0.5 (benchmarks/committee.py; 2-core machine shared with other jobs,
+load ~2.8): one evaluation (F, F', F'' on the production points) takes 0.022 s at K = 3,
+0.066 s at K = 21, 0.18 s at K = 99 (0.094 s, 0.24 s, 1.1 s with the recursion in logs;
+values equal to 4e-12). At *equal* accuracy the QMC error decides: the scramblings'
+standard error falls like n^-r, r ≈ 1.1 at K = 3 and 0.6..0.8 at K = 9..99, and to reach
+1e-4 K = 99 needs ~13× the points of K = 3 (16 000 against 1 300 per scrambling):
+1.2 s against 0.003 s, ~450× (in logs ~9 s against 0.03 s, ~300×, from the per-point
+costs above: K = 3 gained as much as K = 99).
+So not "K = 99 at the cost of K = 3": per point the work grows like K m/2 against the
+last unit's 64 nodes, and the points with the error, whose non-additive part (functions
+of Σ_l p_l, i.e. of the count's mean and variance) Sobol points integrate at the Monte
+Carlo rate. Tried and not kept: an orthogonal (Householder) map of the points putting
+Σ z_l on the first Sobol coordinate (exact; variance ×0.2..2 at K = 9..99); control
+variates polynomial in Σ_l p_l (their means are exact from cumulants; measured with
+regressed coefficients): standard error ÷1.1..2.3 at K = 99 (n = 2048..16384). K > 21 uses
+``COMMITTEE_QMC_POINTS_LARGE_K`` points (standard error 5e-4 at K = 99; more with
+:func:`points_scale`). Far cheaper than a K-dimensional grid (n^K).
 
 ReLU committee at finite q
 --------------------------
@@ -482,7 +505,7 @@ def _per_a_linear(a, units, m, x, w):
     P_{m−1}) jets with the nodes' (1 − p_K, p_K, ∂_a p_K, ∂²_a p_K); ln P and the ratios
     P'/P, P''/P − (P'/P)² per node (one logarithm)."""
     M = units[0].shape[1]
-    step = max(1, C.COMMITTEE_LINEAR_CHUNK // max(1, m))
+    step = max(1, C.COMMITTEE_LINEAR_CHUNK // max(m, 2 * len(x)))
     pK, qK, pK1, pK2 = _unit_probs(a, x[None, :])
     G = np.concatenate([qK, pK, pK1, pK2])
     val, d1, d2 = np.empty(M), np.empty(M), np.empty(M)

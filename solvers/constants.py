@@ -258,8 +258,10 @@ COMMITTEE_QMC_SEED = 20190417
 #: above the smallest normal float 2.2e-308, so what underflows is < 1e-40 relative);
 #: other rows (q → 1, far tails) keep the recursion in logarithms.
 COMMITTEE_LINEAR_LOG_FLOOR = -600.0
-#: Sign committee, linear recursion: states × rows per vectorised block (2^17 doubles,
-#: 1 MB per array, stays in cache: at K = 99 ~15 % faster than blocks of 2^18).
+#: Sign committee, linear recursion: states × rows, and 2 × last-unit nodes × rows, per
+#: vectorised block (2^17 doubles, 1 MB per array, stays in cache; the second bound keeps
+#: the (rows × 4) @ (4 × nodes) products under OpenBLAS's threading threshold of 2^18
+#: multiply-adds: waking its threads per product made K = 3 8x slower on a loaded machine).
 COMMITTEE_LINEAR_CHUNK = 2**17
 #: Sign committee: QMC rows × (K − 1) units per block of solvers.committee._per_a (the
 #: unit arrays, 16 MB each; the production point sets stay in one block up to K = 99).
