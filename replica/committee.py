@@ -103,7 +103,8 @@ output-overlap map ``output_overlap`` = Q and the margin-0 reference measure
 free entropy with every output overlap mapped (q̃, q_1, t, p → Q(·)) and the bare
 overlaps in the entropic term (derivation in that module's docstring). Finite K, sign
 units: :meth:`TreeCommitteeChannel.fp_energetic` gives the K-field FP average
-(:mod:`replica.committee_fp`); finite-K ReLU units have no FP ansatz here.
+(:mod:`replica.committee_fp`); finite-K ReLU units (K ≥ 2) likewise, with the
+label-averaged ReLU event (evaluated for K ≤ 4).
 
 Finite K ≥ 3, sign units: the replicon's channel factor is the opaque node
 :class:`SignCommitteeReplicon` (derivation in its docstring),

@@ -233,8 +233,9 @@ def fp_model(name, options=None):
     ``binary-tree-committee`` / ``tree-committee``. Committee models: K → ∞ (the FP
     energetic term is the perceptron's on the kernel-mapped output overlaps,
     :mod:`replica.franz_parisi`) and finite K with sign units (:mod:`replica.committee_fp`;
-    K = 1 is the perceptron's formula); the reference is the committee itself (typical
-    solutions); finite-K ReLU units raise ParameterError naming ``K``.
+    K = 1 is the perceptron's formula) or ReLU units (2 ≤ K ≤ 4); the reference is the
+    committee itself (typical solutions); ReLU units at K ≥ 5 raise ParameterError naming
+    ``K``.
     """
     key = (name, tuple(sorted((k, str(v)) for k, v in (options or {}).items())))
     if key not in _FP_CACHE:
@@ -857,8 +858,9 @@ def local_entropy(model, controls, *, reference, distances, options=None) -> Loc
         ``{"K": "inf", "activation": "relu"}``. The tree committee has a Franz–Parisi
         ansatz at K = inf (K → ∞ tree committee: Baldassi, Malatesta & Zecchina,
         PRL 123, 170602 (2019)) and at finite odd K with sign units
-        (:mod:`replica.committee_fp`, a quasi-Monte Carlo estimate); finite-K ReLU
-        units raise ParameterError naming ``K``.
+        (:mod:`replica.committee_fp`, a quasi-Monte Carlo estimate) and with ReLU units at
+        2 ≤ K ≤ 4 (exact reference draws, :mod:`solvers.relu_reference`); ReLU units at
+        K ≥ 5 raise ParameterError naming ``K``.
 
     Returns
     -------
@@ -1009,8 +1011,8 @@ def _committee_families():
 
 
 def _committee_curve(model, options, controls, reference, distances, t0):
-    """Typical-reference FP curve of a tree committee, K → ∞ or finite K with sign units
-    (see :func:`local_entropy`).
+    """Typical-reference FP curve of a tree committee, K → ∞, or finite K with sign units
+    or ReLU units (K ≤ 4) (see :func:`local_entropy`).
 
     Same algorithm as the perceptron's typical curve: the RS saddle (q̃, q̂̃) of the
     committee, the exact starting point p = q1 = t = q̃, q̂1 = t̂ = p̂ = q̂̃ (stationary

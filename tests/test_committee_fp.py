@@ -179,11 +179,11 @@ def test_relu_typical_solutions_are_isolated_too():
 
 
 def test_bad_committee_inputs():
-    """Clear errors naming the parameter: finite-K ReLU units, margin references of the
+    """Clear errors naming the parameter: ReLU units at K >= 5, margin references of the
     margin-0 families, dense references at finite K, a kappa control, a family without its
     options."""
     cases = [
-        (dict(options={"K": 4, "activation": "relu"}), "typical", {"alpha": 0.5}, "K"),
+        (dict(options={"K": 5, "activation": "relu"}), "typical", {"alpha": 0.5}, "K"),
         (dict(options=WIDE["relu"]), "margin=0.3", {"alpha": 0.5}, "reference"),
         # dense references exist at K = inf only (tests/test_committee_dense.py)
         (dict(options={"K": 3, "activation": "sign"}), "dense:y=10", {"alpha": 0.5}, "K"),
