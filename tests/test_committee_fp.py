@@ -234,7 +234,7 @@ def test_cli_committee_local_entropy_json():
     assert d["model"] == "binary-tree-committee[K=inf,activation=relu]"
     assert abs(d["local_entropy"][0] - 0.080934) < 1e-6
     bad = subprocess.run([sys.executable, "-m", "solvers.cli", "local-entropy", "binary-tree-committee",
-                          "--set", "K=4", "--set", "activation=relu", "--set", "alpha=0.5",
+                          "--set", "K=5", "--set", "activation=relu", "--set", "alpha=0.5",
                           "--reference", "typical", "--distances", "0.05:0.3:3"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "K = inf" in bad.stderr
