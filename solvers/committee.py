@@ -64,8 +64,9 @@ last unit's 64 nodes, and the points with the error, whose non-additive part (fu
 of Σ_l p_l, i.e. of the count's mean and variance) Sobol points integrate at the Monte
 Carlo rate. Tried and not kept: an orthogonal (Householder) map of the points putting
 Σ z_l on the first Sobol coordinate (exact; variance ×0.2..2 at K = 9..99); control
-variates polynomial in Σ_l p_l (their means are exact from cumulants; measured with
-regressed coefficients): standard error ÷1.1..2.3 at K = 99 (n = 2048..16384). K > 21 uses
+variates polynomial (degree 5) in Σ_l p_l (their means are exact from cumulants;
+measured with regressed coefficients): standard error ÷2..3 at K = 99 but ÷0.75..1.6 at
+K = 51 (q = 0.5..0.95, n = 2048..8192), not worth the derivative bookkeeping. K > 21 uses
 ``COMMITTEE_QMC_POINTS_LARGE_K`` points (standard error 5e-4 at K = 99; more with
 :func:`points_scale`). Far cheaper than a K-dimensional grid (n^K).
 
