@@ -384,3 +384,18 @@ def test_cli_spherical_k3():
     S = d["local_entropy"][0]
     assert S < d["reference_saddle"]["entropy"] and S < d["alpha0_bound"][0]
     assert abs(S - (-0.54906)) < 5e-4       # this estimator's value, ~3× its doubled-points change
+
+
+@pytest.mark.slow
+def test_k4_point():
+    """K = 4 (one label, exact draws through the W₂ table), binary weights, α = 0.5,
+    d = 0.2: converged, below the α = 0 bound and the RS entropy (0.28996). Measured on
+    a (0.05, 0.2) curve: S(0.2) = 0.236514, change with doubled points 5e-6 (19 min on
+    a shared 2-core machine; one point ~10 min); tolerance 5e-4 (~3× the stated
+    accuracy of ReLU curves, solvers.committee_fp)."""
+    c = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
+                      distances=[0.2], options={"K": 4, "activation": "relu"})
+    assert c.status == ["converged"], c.message
+    S = c.local_entropy[0]
+    assert S < c.alpha0_bound[0] and S < c.reference_saddle["entropy"]
+    assert abs(S - 0.236514) < 5e-4
