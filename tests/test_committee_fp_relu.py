@@ -391,7 +391,7 @@ def test_k4_point():
     """K = 4 (one label, exact draws through the W₂ table), binary weights, α = 0.5,
     d = 0.2: converged, below the α = 0 bound and the RS entropy (0.28996). Measured on
     a (0.05, 0.2) curve: S(0.2) = 0.236514, change with doubled points 5e-6 (19 min on
-    a shared 2-core machine; one point ~10 min); tolerance 5e-4 (~3× the stated
+    a shared 2-core machine; this one point 2.7 min); tolerance 5e-4 (~3× the stated
     accuracy of ReLU curves, solvers.committee_fp)."""
     c = local_entropy("binary-tree-committee", {"alpha": 0.5}, reference="typical",
                       distances=[0.2], options={"K": 4, "activation": "relu"})
