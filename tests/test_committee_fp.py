@@ -333,16 +333,16 @@ def test_committee_high_margin_references_are_denser(act):
 
 def test_margin_family_inputs():
     from replica import get_model
-    # finite K: odd K >= 3 sign units have the margin (count threshold, test_committee.py);
-    # K = 1 (output ±1) and finite-K ReLU units do not
-    for K, act in ((1, "sign"), (3, "relu")):
-        with pytest.raises(ValueError, match="^K: the output margin"):
-            get_model("binary-tree-committee-margin", K=K, activation=act)
-    # the finite-K FP term assumes the majority threshold: a ParameterError naming K
-    with pytest.raises(ParameterError) as e:
-        local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.3},
-                      reference="typical", distances=[0.01], options={"K": 3, "activation": "sign"})
-    assert e.value.parameter == "K"
+    # finite K: odd K >= 3 sign units and K >= 2 ReLU units have the margin (count threshold,
+    # test_committee.py; shifted contour, test_committee_relu_margin.py); K = 1 (output ±1) not
+    with pytest.raises(ValueError, match="^K: the output margin"):
+        get_model("binary-tree-committee-margin", K=1, activation="sign")
+    # the finite-K FP term assumes the margin-0 threshold: a ParameterError naming K
+    for act in ("sign", "relu"):
+        with pytest.raises(ParameterError) as e:
+            local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.3},
+                          reference="typical", distances=[0.01], options={"K": 3, "activation": act})
+        assert e.value.parameter == "K"
     with pytest.raises(ParameterError) as e:
         local_entropy("binary-tree-committee-margin", {"alpha": 0.5, "kappa": 0.0},
                       reference="dense:y=10", distances=[0.01], options=WIDE["sign"])
