@@ -22,7 +22,8 @@
   gradient and Hessian in (p, t, q1)) at K = 3, 5, 7, against the naive route at K = 3:
   plain Monte Carlo of the value with rejection sampling of the reference's majority
   (time extrapolated, ∝ 1/σ², to the node's standard error); and a 10-point K = 3
-  local-entropy curve;
+  local-entropy curve; the ReLU node (solvers.committee_fp with the exact draws of
+  solvers.relu_reference) at K = 2, 3: the draws (once per q̃) and one evaluation;
 * the AT replicon nodes (solvers.committee.sign_replicon, relu_replicon) per evaluation.
 """
 
@@ -124,6 +125,15 @@ def bench_committee_fp():
                       distances=np.geomspace(0.02, 0.35, 10), options={"K": 3, "activation": "sign"})
     curve = {"seconds": time.perf_counter() - t, "converged": c.status.count("converged"),
              "max_quadrature_error": max(e for e in c.quadrature_error if e is not None)}
+    relu_nodes = []
+    for K in (2, 3):
+        t = time.perf_counter()
+        cfp.relu_fp_jet(*FP_POINT, K)            # first call at this q̃: the exact draws
+        t_first = time.perf_counter() - t
+        t = time.perf_counter()
+        v, g, h, err = cfp.relu_fp_jet(FP_POINT[0], 0.79, *FP_POINT[2:], K)  # draws cached
+        relu_nodes.append({"K": K, "draws_and_first_evaluation_s": t_first,
+                           "seconds": time.perf_counter() - t, "value": float(v), "stderr": float(err)})
     rep = []
     for act, f, Ks in (("sign", cm.sign_replicon, (3, 21, 99)), ("relu", cm.relu_replicon, (2, 3, 4))):
         for K in Ks:
@@ -134,7 +144,7 @@ def bench_committee_fp():
             "naive_fp_seconds_to_node_stderr": need,
             "fp_speedup_k3_vs_naive_at_equal_stderr": need / nodes[0]["seconds"],
             "fp_value_diff_k3_vs_naive": abs(nodes[0]["value"] - nv["value"]),
-            "fp_curve_k3_10_points": curve, "replicon_q0.5": rep}
+            "fp_curve_k3_10_points": curve, "relu_fp_node_q0.6": relu_nodes, "replicon_q0.5": rep}
 
 
 def bench_equal_stderr(q=EQUAL_STDERR_Q, target=EQUAL_STDERR_TARGET, Ks=EQUAL_STDERR_K,
@@ -252,6 +262,11 @@ def report(res):
         cv = res["fp_curve_k3_10_points"]
         print(f"  10-point K = 3 curve: {cv['seconds']:.1f}s, {cv['converged']} converged, "
               f"max QMC error {cv['max_quadrature_error']:.1e}")
+        if "relu_fp_node_q0.6" in res:
+            print("  ReLU units (exact draws of the reference fields, once per q̃; then value, gradient, "
+                  "Hessian): " + ", ".join(
+                      f"K={r['K']}: draws + first {r['draws_and_first_evaluation_s']:.1f}s, then "
+                      f"{r['seconds']:.2f}s (stderr {r['stderr']:.1e})" for r in res["relu_fp_node_q0.6"]))
         print("AT replicon node at q = 0.5 (gamma_out, seconds): " + ", ".join(
             f"{r['activation']} K={r['K']}: {r['gamma_out']:.4f} ({r['seconds']:.2f}s)" for r in res["replicon_q0.5"]))
 
