@@ -25,7 +25,11 @@ Lower panels (full mode), at α = :data:`FINITE_K_ALPHA`:
   K = :data:`FINITE_K` (:mod:`replica.committee_fp`: QMC in 3K dimensions, accuracy
   ~5e-5 at K = 3, ~1e-4 at K = 5), with the K → ∞ sign and ReLU curves: at finite K the
   sign committee's solutions are less isolated (S(0.05) falls roughly like 1/K towards
-  the K → ∞ value);
+  the K → ∞ value); and the ReLU committee at K = :data:`FINITE_K_RELU` (exact draws of
+  the reference fields, :mod:`solvers.relu_reference`; accuracy ~2e-4), which at this
+  load lies *below* the sign K = 3 curve and the ReLU K → ∞ one (its RS entropy is lower
+  too: a committee whose units are all off answers neither label, and its capacity
+  0.644 is lower than the sign one, 0.921) — BMZ's "wider minima" is a K → ∞ statement;
 * right, dense regions (:mod:`replica.dense` on the Q-mapped output overlaps, K → ∞):
   S_I(d) of the replicated measure at y = :data:`DENSE_Y`, sign vs ReLU — the ReLU
   dense regions stay closer to the α = 0 bound (BMZ 2019: wider minima). Distances where
@@ -60,6 +64,11 @@ KAPPA_REFS = (0.0, 0.2, 0.4)
 #: K = 5: ~25 s per point, so fewer distances), and the dense measure's y
 FINITE_K_ALPHA = 0.5
 FINITE_K = (3, 5)
+#: finite K of the ReLU committee in the lower-left panel and its distances: exact draws of
+#: the reference fields and contour jets (solvers.relu_reference, solvers.committee_fp),
+#: ~2.5 s per evaluation at K = 3, so a 4-point curve takes ~8-10 min on 2 cores
+FINITE_K_RELU = 3
+FINITE_K_RELU_DISTANCES = (0.02, 0.05, 0.1, 0.2)
 DENSE_Y = 20
 
 
@@ -103,19 +112,23 @@ def compute(quick=False):
 
 
 def _finite_k():
-    """Typical-reference curves of the finite-K sign committee and of K → ∞ (sign, ReLU)."""
+    """Typical-reference curves of the finite-K sign and ReLU committees and of K → ∞."""
     out = {}
     for K in FINITE_K:
         ds = np.geomspace(0.005, 0.3, 10 if K <= 3 else 6)
         out[f"sign K={K}"] = local_entropy(
             "binary-tree-committee", {"alpha": FINITE_K_ALPHA}, reference="typical", distances=ds,
             options={"K": K, "activation": "sign"}).to_dict()
+    out[f"relu K={FINITE_K_RELU}"] = local_entropy(
+        "binary-tree-committee", {"alpha": FINITE_K_ALPHA}, reference="typical",
+        distances=list(FINITE_K_RELU_DISTANCES),
+        options={"K": FINITE_K_RELU, "activation": "relu"}).to_dict()
     ds = np.geomspace(0.005, 0.3, 16)
     for act in ACTIVATIONS:
         out[f"{act} K=inf"] = local_entropy(
             "binary-tree-committee", {"alpha": FINITE_K_ALPHA}, reference="typical", distances=ds,
             options={"K": "inf", "activation": act}).to_dict()
-    return {"alpha": FINITE_K_ALPHA, "K": list(FINITE_K), "curves": out}
+    return {"alpha": FINITE_K_ALPHA, "K": list(FINITE_K), "K_relu": FINITE_K_RELU, "curves": out}
 
 
 def _dense():
@@ -135,20 +148,24 @@ def _bound(ax, curves):
 
 
 def plot_finite_k(data, ax):
-    """S(d) of the finite-K sign committee and K → ∞ (reads results only)."""
+    """S(d) of the finite-K sign and ReLU committees and K → ∞ (reads results only)."""
     fk = data["finite_k"]
     _bound(ax, fk["curves"])
     for i, K in enumerate(fk["K"]):
         c = fk["curves"][f"sign K={K}"]
         ax.plot(c["distance"], as_float(c["local_entropy"]), "o-", ms=3, color=f"C{i + 2}",
                 label=f"sign, K = {K}")
+    if "K_relu" in fk:
+        c = fk["curves"][f"relu K={fk['K_relu']}"]
+        ax.plot(c["distance"], as_float(c["local_entropy"]), "s--", ms=3, color="C4",
+                label=f"ReLU, K = {fk['K_relu']}")
     for i, act in enumerate(ACTIVATIONS):
         c = fk["curves"][f"{act} K=inf"]
         ax.plot(c["distance"], as_float(c["local_entropy"]), "-" if act == "sign" else "--",
                 color=f"C{i}", label=rf"{act}, $K\to\infty$")
     return finish_local_entropy_axes(
         ax, "distance $d$ from a typical solution",
-        rf"finite K (sign, QMC) vs $K\to\infty$, $\alpha$ = {fk['alpha']:g}", title_size=9,
+        rf"finite K (QMC) vs $K\to\infty$, $\alpha$ = {fk['alpha']:g}", title_size=9,
         legend_size=7)
 
 
