@@ -41,11 +41,24 @@ product grid, tests/test_committee.py). No K-dimensional grid:
   (z_l⁻)²), whose exact mean is a 1-D integral; F = mean(ln P) + (a²/2)(mean C − E C).
   The point set is fixed, so F_K(q) and its derivatives are the exact derivatives of
   one smooth estimator: Newton converges on it.
+* large K (K ≥ ``COMMITTEE_SUMLAW_MIN_K``, majority threshold): a second control
+  variate, of the count's conditional mean :math:`S_1 = \sum_{l<K} p_l` and variance
+  :math:`S_2 = \sum_{l<K} p_l(1-p_l)` over the K − 1 sampled units,
+  :math:`g = \ln\Phi\big((S_1 + 1 - m)/\sqrt{S_2 + 1/4}\big)` (normal approximation of
+  ln P(# ≥ m) with continuity correction, the last unit Bernoulli(1/2) on average), whose
+  exact mean and a-derivatives come from the law of (S_1, S_2), the (K − 1)-fold
+  convolution of the law of (p, p(1 − p)) (characteristic function on a 2-D grid raised
+  to the power K − 1, inverse FFT: :func:`_sum_law_density`, E g to ≤ 1e-10). It is a
+  function of the sampled units only, so it is consistent with the exact last unit:
+  F = mean(ln P − w(g − E g) + (1 − w)(a²/2)(C − E C)), w(q) = 1 up to q = 0.85 and a C²
+  step to 0 at q = 0.92 (``COMMITTEE_SUMLAW_Q``; near q = 1 the min-cost variate is the
+  better one), differentiated exactly in q (value and both derivatives carry it).
 
 Accuracy (stated, not hidden): measured at K = 3 against an independent 100³ product
 quadrature (tests/test_committee.py), |ΔF| ≤ 5e-5 and |ΔF'| ≤ 3e-4 for q ∈ [0.3, 0.85];
 the spread of the scramblings (:func:`sign_logz_stderr`) is 2e-5..6e-5 there, ~1e-4 at
-K = 9 and ~7e-4 at K = 99 (fewer points). ``SaddleResult.quadrature_error`` reports the
+K = 9 and ~7e-4 at K = 99 with the min-cost variate (fewer points), 1.5e-5 (q = 0.5) and
+~1e-4 (q = 0.8) with the sum-law variate of K ≥ 51. ``SaddleResult.quadrature_error`` reports the
 change when the points are doubled; the models set their alarm to 1e-3
 (replica.committee.QMC_ALARM).
 
@@ -69,6 +82,19 @@ measured with regressed coefficients): standard error ÷2..3 at K = 99 but ÷0.7
 K = 51 (q = 0.5..0.95, n = 2048..8192), not worth the derivative bookkeeping. K > 21 uses
 ``COMMITTEE_QMC_POINTS_LARGE_K`` points (standard error 5e-4 at K = 99; more with
 :func:`points_scale`). Far cheaper than a K-dimensional grid (n^K).
+Kept: the sum-law variate g(S_1, S_2) above, *instead of* the min-cost one (the
+polynomials in S_1 were tried on top of it, and the two variates' coefficients fight: g on
+top of the min-cost estimate gained only ×5 at K = 99, q = 0.5, ×2 at q = 0.8). Measured
+on the production points (2048 per scrambling, 16 scramblings; variance of the estimate
+with the min-cost variate over that with g, coefficient 1): K = 51: ×221, ×106, ×25, ×8,
+×2 at q = 0.3, 0.5, 0.8, 0.9, 0.95; K = 99: ×1940, ×393, ×40, ×12, ×5 (correlation of ln P
+and g 0.999); K = 21 (4096 points): only ×17 at q = 0.5, ×2 at 0.8, ×0.45 at 0.9, hence
+the threshold; the blend hands over to the min-cost variate above q = 0.85 because the FFT
+law is checked up to a = 3.4 (q = 0.92) and ln P ≃ −(a²/2)C as q → 1. A first Edgeworth
+(skewness) term would give ×4500 at K = 99, q = 0.5 (regressed coefficient) but needs the
+law of Σ p_l(1 − p_l)(1 − 2p_l) too: not done. K = 99 at q = 0.5:
+standard error 1.5e-5 with the production 2048 × 4 points (6.5e-4 before); the extra cost
+is one 64 × 64 FFT per q (~0.1 s, cached) and O(K) per point.
 
 ReLU committee at finite q
 --------------------------
@@ -583,6 +609,128 @@ def _min_cost_exact(K, m=None):
     return float(np.sum(2 * s * tot * ws))
 
 
+
+def _sum_law_weight(q):
+    """Weight w(q) of the sum-law control variate and its first two q-derivatives: 1 for
+    q ≤ q0, 0 for q ≥ q1 (``COMMITTEE_SUMLAW_Q``), the quintic smoothstep between (C²:
+    the estimator stays twice differentiable in q)."""
+    q0, q1 = C.COMMITTEE_SUMLAW_Q
+    if q <= q0:
+        return 1.0, 0.0, 0.0
+    if q >= q1:
+        return 0.0, 0.0, 0.0
+    d = q1 - q0
+    s = (q - q0) / d
+    return (1.0 - s**3 * (10 - 15 * s + 6 * s * s), -30 * s * s * (1 - s)**2 / d,
+            -60 * s * (1 - s) * (1 - 2 * s) / d**2)
+
+
+def _sum_law_g(s1, s2, m):
+    """(g, t, ∂g/∂t, ∂²g/∂t²) for g = ln Φ(t), t = (S1 + 1 − m)/√(S2 + 1/4): the normal
+    approximation (continuity-corrected) of ln P(# ≥ m) given K − 1 units with count mean
+    S1 and variance S2, the last unit Bernoulli(1/2) on average (variance 1/4)."""
+    t = (s1 + 1.0 - m) / np.sqrt(s2 + 0.25)
+    r = _ratio(t)
+    return log_ndtr(t), t, r, -r * (t + r)
+
+
+def _sum_law_rule(a):
+    """Gauss–Legendre rule in z (Gaussian density included) for the characteristic
+    function of (p, p(1 − p)): [−9, 9] split at 0 and at ±w·r^k, w = min(1, 1/a)/8,
+    geometric up to 9 (11 pieces a side), ``COMMITTEE_SUMLAW_NODES`` nodes per piece
+    (finer than :func:`_one_d_rule`: e^{iω·p} oscillates up to ω ~ 30)."""
+    half = np.geomspace(min(1.0, 1.0 / a) / 8, 9.0, 12)[:-1]
+    br = np.concatenate([[-9.0], -half[::-1], [0.0], half, [9.0]])
+    t, wt = np.polynomial.legendre.leggauss(C.COMMITTEE_SUMLAW_NODES)
+    lo, hi = br[:-1, None], br[1:, None]
+    x = (lo + 0.5 * (hi - lo) * (t + 1)).ravel()
+    return x, (0.5 * (hi - lo) * wt).ravel() * np.exp(-0.5 * x * x - _LOG_SQRT_2PI)
+
+
+def _sum_law_density(n, a):
+    r"""Law of :math:`S_1 = \sum_{l\le n} p_l`, :math:`S_2 = \sum_{l\le n} p_l(1-p_l)`,
+    p_l = Φ(a z_l), z iid N(0, 1) (n = K − 1 units) on a grid, with its a-derivatives:
+    returns the grid (x1, x2) and the masses (three N × N arrays: the probability of each
+    node's cell, ∂_a and ∂²_a of it), so that E f(S_1, S_2) ≈ Σ mass·f(x1, x2) (for
+    :math:`\mathbb{E}\,g`, :func:`_sum_law_mean`).
+
+    The law of (S_1, S_2) is the n-fold convolution of the law of (p, p(1 − p)): its
+    characteristic function is ψ(ω)^n, :math:`\psi(\omega) = \mathbb{E}_z e^{i(\omega_1 p
+    + \omega_2 p(1-p))}` (1-D graded Gauss–Legendre rule in z, :func:`_sum_law_rule`),
+    sampled on an N × N grid of frequencies (N = ``COMMITTEE_SUMLAW_GRID``) dual to a
+    spatial grid of ±``COMMITTEE_SUMLAW_SPAN`` standard deviations around the mean; a 2-D
+    FFT gives the density on that grid, and an expectation is its trapezoid sum (spectrally
+    accurate for a smooth density; E g converged to ≤ 1e-10 for n ≥ 50, a ≤ 3.4, see the
+    constants).
+    a-derivatives at fixed grid: ∂_a ψ^n = nψ^{n−1}∂_aψ, ∂²_a ψ^n = n(n−1)ψ^{n−2}(∂_aψ)²
+    + nψ^{n−1}∂²_aψ, with ∂_a e^{iθ} = iθ_a e^{iθ}, θ_a = ω_1∂_a p + ω_2(1 − 2p)∂_a p."""
+    N, L = C.COMMITTEE_SUMLAW_GRID, C.COMMITTEE_SUMLAW_SPAN
+    z, w = _sum_law_rule(a)
+    p, _, p1, p2 = _unit_probs(a, z)
+    y, y1, y2 = p * (1 - p), (1 - 2 * p) * p1, (1 - 2 * p) * p2 - 2 * p1 * p1
+    mu1, mu2 = float(w @ p), float(w @ y)
+    sd1, sd2 = math.sqrt(n * float(w @ (p - mu1)**2)), math.sqrt(n * float(w @ (y - mu2)**2))
+    h1, h2 = 2 * L * sd1 / N, 2 * L * sd2 / N
+    c1, c2 = n * mu1 - L * sd1, n * mu2 - L * sd2
+    k = np.fft.fftfreq(N) * N
+    om1, om2 = 2 * np.pi * k / (N * h1), 2 * np.pi * k / (N * h2)
+    f0, f1, f2 = (np.empty((N, N), complex) for _ in range(3))
+    for i in range(N):       # one row of ω_1 at a time: (N, nodes) arrays
+        th = om1[i] * p + om2[:, None] * y
+        e = np.exp(1j * th) * w
+        d = 1j * (om1[i] * p1 + om2[:, None] * y1)
+        f0[i], f1[i] = e.sum(axis=1), (e * d).sum(axis=1)
+        f2[i] = (e * (d * d + 1j * (om1[i] * p2 + om2[:, None] * y2))).sum(axis=1)
+    pw = f0**(n - 2)
+    phase = np.exp(-1j * (om1[:, None] * c1 + om2[None, :] * c2)) / (N * N)
+    x1, x2 = c1 + h1 * np.arange(N), c2 + h2 * np.arange(N)
+    mass = [np.fft.fft2(F * phase).real for F in
+            (pw * f0 * f0, n * pw * f0 * f1, n * (n - 1) * pw * f1 * f1 + n * pw * f0 * f2)]
+    return x1, x2, mass
+
+
+@functools.lru_cache(maxsize=64)
+def _sum_law_mean(n, a, m):
+    """(E g, ∂_a E g, ∂²_a E g) for g of :func:`_sum_law_g` under the law of
+    :func:`_sum_law_density` (n = K − 1 units, threshold m)."""
+    x1, x2, mass = _sum_law_density(n, a)
+    # grid nodes below S2 = 0 carry no mass (the density there is FFT round-off)
+    g = _sum_law_g(x1[:, None], np.maximum(x2[None, :], 0.0), m)[0]
+    return tuple(float(np.sum(w * g)) for w in mass)
+
+
+def _sum_law_cv(a, z, m):
+    """Per point (rows of z, the K − 1 sampled units) g of :func:`_sum_law_g` and its
+    first two a-derivatives (chain rule through S_1, S_2)."""
+    p, _, p1, p2 = _unit_probs(a, z)
+    s1, s1a, s1aa = p.sum(axis=1), p1.sum(axis=1), p2.sum(axis=1)
+    s2 = (p * (1 - p)).sum(axis=1)
+    s2a = ((1 - 2 * p) * p1).sum(axis=1)
+    s2aa = ((1 - 2 * p) * p2 - 2 * p1 * p1).sum(axis=1)
+    g, t, r, r1 = _sum_law_g(s1, s2, m)
+    V = s2 + 0.25
+    c = s1 + 1.0 - m
+    ta = s1a / np.sqrt(V) - 0.5 * c * s2a / V**1.5
+    taa = (s1aa / np.sqrt(V) - s1a * s2a / V**1.5 - 0.5 * c * s2aa / V**1.5
+           + 0.75 * c * s2a * s2a / V**2.5)
+    return g, r * ta, r1 * ta * ta + r * taa
+
+
+
+def _sum_law_args(q, z, m):
+    """The ``law`` argument of :func:`_q_estimate` for the rows of z (the K − 1 sampled
+    units) at threshold m, or None where the sum-law variate is not used (K <
+    ``COMMITTEE_SUMLAW_MIN_K``, m not the majority, or weight 0 at q ≥
+    ``COMMITTEE_SUMLAW_Q[1]``)."""
+    K = z.shape[1] + 1
+    sw = _sum_law_weight(q)
+    if K < C.COMMITTEE_SUMLAW_MIN_K or m != (K + 1) // 2 or sw[0] == 0.0:
+        return None
+    a = math.sqrt(q / (1.0 - q))
+    g, Eg = _sum_law_cv(a, z, m), _sum_law_mean(K - 1, a, m)
+    return sw, tuple(gi - Ei for gi, Ei in zip(g, Eg))
+
+
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
 #: entries per evaluation cache before it is emptied (each entry is one q, K, threshold)
@@ -617,15 +765,23 @@ def _evaluate(q, K, m=None):
         out = (np.nan, np.nan, np.nan, np.nan)
     else:
         z = qmc_points(int(K) - 1, n, C.COMMITTEE_QMC_RANDOMIZATIONS)
-        v, d1, d2, cv = _per_a(math.sqrt(q / (1.0 - q)), z.reshape(-1, K - 1), m)
-        out = _q_estimate(q, v, d1, d2, cv - _min_cost_exact(int(K), m), z.shape[0])
+        a = math.sqrt(q / (1.0 - q))
+        v, d1, d2, cv = _per_a(a, z.reshape(-1, K - 1), m)
+        law = _sum_law_args(q, z.reshape(-1, K - 1), m)
+        out = _q_estimate(q, v, d1, d2, cv - _min_cost_exact(int(K), m), z.shape[0], law)
     return _cache_put(_CACHE, key, out)
 
 
-def _q_estimate(q, v, d1, d2, dc, R):
+def _q_estimate(q, v, d1, d2, dc, R, law=None):
     """(F, F', F'', stderr of F) in q from per-point ln P and its first two derivatives in
     a = √(q/(1−q)) (``v``, ``d1``, ``d2``; R scramblings of equal size, in order) and
     the control variate dc = C(z) − E C (sign and ReLU units alike).
+
+    ``law`` (sign units, K ≥ ``COMMITTEE_SUMLAW_MIN_K``): ((w, w', w''), (dg, dg_a,
+    dg_aa)), the weight of :func:`_sum_law_weight` and the per-point g − E g of
+    :func:`_sum_law_cv`, :func:`_sum_law_mean` with its a-derivatives; then
+    F = mean(ln P − w·(g − E g) + (1 − w)(a²/2)(C − E C)), unbiased for every w (both
+    variates have exact means), differentiated in q exactly (w and a depend on q).
 
     F = mean(ln P) + (a²/2)(mean(C) − E C): ln P ≃ −(a²/2) C(z) + O(ln a) as q → 1, so
     the control variate removes the growing part of the variance (error 2e-3 → 3e-5 at
@@ -635,6 +791,18 @@ def _q_estimate(q, v, d1, d2, dc, R):
     a1 = 0.5 / (math.sqrt(q) * (1.0 - q) ** 1.5)
     a2 = 0.5 * (-0.5 * q ** -1.5 * (1.0 - q) ** -1.5 + 1.5 * q ** -0.5 * (1.0 - q) ** -2.5)
     b0, b1, b2 = 0.5 * a * a, 0.5 / (1.0 - q)**2, 1.0 / (1.0 - q)**3
+    if law is not None:
+        (w, w1, w2), (dg, dga, dgaa) = law
+        vals = v - w * dg + (1.0 - w) * b0 * dc
+        means = vals.reshape(R, -1).mean(axis=1)
+        Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())
+        G, Ga, Gaa = float(dg.mean()), float(dga.mean()), float(dgaa.mean())
+        Gq, Gqq = Ga * a1, Gaa * a1 * a1 + Ga * a2          # q-derivatives of mean(g) − E g
+        F1 = Fa * a1 - w1 * G - w * Gq - w1 * b0 * dcm + (1.0 - w) * b1 * dcm
+        F2 = (Faa * a1 * a1 + Fa * a2 - w2 * G - 2 * w1 * Gq - w * Gqq
+              - w2 * b0 * dcm - 2 * w1 * b1 * dcm + (1.0 - w) * b2 * dcm)
+        err = float(means.std(ddof=1) / math.sqrt(R)) if R > 1 else float("nan")
+        return float(vals.mean()), F1, F2, err
     vals = v + b0 * dc
     means = vals.reshape(R, -1).mean(axis=1)
     Fa, Faa, dcm = float(d1.mean()), float(d2.mean()), float(dc.mean())

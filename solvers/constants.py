@@ -253,6 +253,24 @@ COMMITTEE_QMC_POINTS = 2**12
 COMMITTEE_QMC_POINTS_LARGE_K = 2**11
 COMMITTEE_QMC_RANDOMIZATIONS = 4
 COMMITTEE_QMC_SEED = 20190417
+#: Sign committee, sum-law control variate (solvers.committee._sum_law_mean): used for
+#: K ≥ this at the majority threshold (at K = 21, q = 0.8 it gained only ×1.9 in
+#: variance, and below K − 1 ≈ 50 the FFT law of (S1, S2) is not converged at q = 0.92:
+#: 1e-4 at K − 1 = 22, ≤ 1e-10 at 50, 98); g = ln Φ((S1 + 1 − m)/√(S2 + 1/4)) of the
+#: count's mean and variance, variance of the estimate ÷40..400 at K = 99, q = 0.8..0.5
+#: (measured, 16 scramblings).
+COMMITTEE_SUMLAW_MIN_K = 51
+#: ... its weight is 1 for q ≤ the first value, 0 for q ≥ the second (C² smoothstep in
+#: between, blended with the min-cost control variate, which takes over as q → 1; the FFT
+#: law is checked up to a = 3.4, q = 0.92; at q = 0.95 g alone still gains ×2..5 only).
+COMMITTEE_SUMLAW_Q = (0.85, 0.92)
+#: ... FFT grid per dimension of the law of (S1, S2) and its half-width in standard
+#: deviations (E g and its a-derivatives converged to ≤ 1e-10 at K − 1 = 50, 98,
+#: a ≤ 3.4: 64 vs 96 points, 12 vs 14 widths).
+COMMITTEE_SUMLAW_GRID = 64
+COMMITTEE_SUMLAW_SPAN = 12.0
+#: ... Gauss–Legendre nodes per piece of its 1-D rule in z (40 and 60 agree to 1e-11).
+COMMITTEE_SUMLAW_NODES = 40
 #: Sign committee (solvers.committee._linear_rows): the Poisson-binomial recursion runs in
 #: linear scale on the rows where a lower bound of P(# ≥ m) exceeds e^-600 (≈ 1e-261: far
 #: above the smallest normal float 2.2e-308, so what underflows is < 1e-40 relative);

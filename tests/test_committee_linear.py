@@ -22,7 +22,8 @@ def _routes(q, K, m=None):
     out = {}
     for route in ("auto", "log"):
         v, d1, d2, cv = cm._per_a(a, z, mm, route=route)
-        out[route] = (cm._q_estimate(q, v, d1, d2, cv - cm._min_cost_exact(K, mm), 4), v, d1, d2)
+        law = cm._sum_law_args(q, z, mm)      # the large-K control variate, as production
+        out[route] = (cm._q_estimate(q, v, d1, d2, cv - cm._min_cost_exact(K, mm), 4, law), v, d1, d2)
     return out, z, a
 
 
