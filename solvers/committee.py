@@ -1565,6 +1565,17 @@ def _route_estimate(sad, up, um, kap):
         return np.logaddexp.reduce(np.array([e for _, _, e in sad] + [L for L, _, _ in closed]), axis=0)
 
 
+def _complement_jet(lX, X1, X2):
+    r"""Jet of ln(1 − X) from the jet of X (ln X (M,), X'/X and X''/X (M, D)): the
+    complement route P = 1 − X (module docstring: used only where P > 1/4, so no
+    cancellation). Returns (ln(1 − X), ∂ ln(1 − X), ∂² ln(1 − X)) along the D directions."""
+    with np.errstate(all="ignore"):
+        l1mX = np.log(-np.expm1(lX))
+        ratio = np.exp(lX - l1mX)[:, None]
+    p1, p2 = -ratio * X1, -ratio * X2
+    return l1mX, p1, p2 - p1 * p1
+
+
 def _relu_group_margin_dirs(up, um, D, kap, kd, nodes=None):
     r"""ln P(S_+ − S_- > κ' | u) and its directional derivatives (κ' ≠ 0; κ' = 0 is
     :func:`_relu_group_dirs`): the direct pieces where the event is the less likely one
@@ -1589,12 +1600,7 @@ def _relu_group_margin_dirs(up, um, D, kap, kd, nodes=None):
         Di = D[i] if len(D) == M else D
         Ds = np.concatenate([Di[:, npl:], Di[:, :npl]], axis=1)
         sp_, s1, s2 = _relu_margin_direct(um[i], up[i], Ds, -kap, (-k1, -k2), sel(ss, i), nodes)
-        X1, X2 = s1, s2 + s1 * s1
-        with np.errstate(all="ignore"):
-            l1mX = np.log(-np.expm1(sp_))
-            ratio = np.exp(sp_ - l1mX)[:, None]
-        p1, p2 = -ratio * X1, -ratio * X2
-        lp[i], d1[i], d2[i] = l1mX, p1, p2 - p1 * p1
+        lp[i], d1[i], d2[i] = _complement_jet(sp_, s1, s2 + s1 * s1)
     return lp, d1, d2
 
 
@@ -2017,12 +2023,7 @@ def _relu_group_dirs(up, um, D):
         S1 = m1.sum(axis=1)
         p0 = (lm[i].sum(axis=1)[:, None], S1, m2.sum(axis=1) + S1**2 - (m1**2).sum(axis=1))
         X = _jadd((sp_[:, None] + 0j, s1 + 0j, s2 + s1 * s1 + 0j), (p0[0] + 0j, p0[1] + 0j, p0[2] + 0j))
-        lX, X1, X2 = X[0].real[:, 0], X[1].real, X[2].real
-        with np.errstate(all="ignore"):
-            l1mX = np.log(-np.expm1(lX))
-            ratio = np.exp(lX - l1mX)[:, None]
-        p1, p2 = -ratio * X1, -ratio * X2
-        lp[i], d1[i], d2[i] = l1mX, p1, p2 - p1 * p1
+        lp[i], d1[i], d2[i] = _complement_jet(X[0].real[:, 0], X[1].real, X[2].real)
     return lp, d1, d2
 
 
