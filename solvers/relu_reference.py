@@ -141,6 +141,13 @@ def _log_pa(s, uA, sigA):
     return lp if sigA > 0 else np.where(s > 0, lp, -np.inf)
 
 
+def _below_kink(w, u):
+    """Φ^{-1}(w) for w ≤ Φ(−u) (the draw below a unit's kink x = −u), on the tail that
+    keeps its digits: ndtri(w) for w < 1/2, else −ndtri(Φ(u) + (Φ(−u) − w))."""
+    return np.where(w < 0.5, ndtri(np.clip(w, 1e-300, 0.5)),
+                    -ndtri(np.clip(ndtr(u) + (ndtr(-u) - w), 1e-300, 1.0)))
+
+
 def _last_b_masses(ub, s0, uA, sigA):
     """(ln mass below the kink, ln mass above, c) of the last B unit's density."""
     lpa = _log_pa(s0, uA, sigA)
@@ -158,9 +165,7 @@ def _last_b(ub, s0, uA, sigA, v):
         lv = np.log(v) + lZ
         below = lv < m1
         # below the kink: Φ(x) P_A(s0) = v Z̃
-        w1 = np.exp(lv - lpa)
-        xb = np.where(w1 < 0.5, ndtri(np.clip(w1, 1e-300, 0.5)),
-                      -ndtri(np.clip(ndtr(ub) + (ndtr(-ub) - w1), 1e-300, 1.0)))
+        xb = _below_kink(np.exp(lv - lpa), ub)
         # above: ln ∫_x^∞ φ Φ(c − σ_A t) dt = ln((1 − v) Z̃), Newton with a bracket
         U = np.log1p(-v) + lZ
     x = np.where(below, np.minimum(xb, -ub), np.nan)
@@ -275,9 +280,7 @@ def _numeric_rows(u1, log_g, W, v, grows):
     with np.errstate(all="ignore"):
         lv = np.log(v) + lZ
         below = lv < m1
-        w1 = np.exp(lv - lh0)
-        xb = np.where(w1 < 0.5, ndtri(np.clip(w1, 1e-300, 0.5)),
-                      -ndtri(np.clip(ndtr(u1) + (ndtr(-u1) - w1), 1e-300, 1.0)))
+        xb = _below_kink(np.exp(lv - lh0), u1)
         T = np.exp(lv - ref) - np.exp(m1 - ref)                 # target above the kink
     x = np.where(below, np.minimum(xb, lo), np.nan)
     idx = np.nonzero(~below)[0]
@@ -386,8 +389,7 @@ def _w_pair(u0, u1, tau, v0, v1):
         lv = np.log(v0) + lZ
         U = np.log1p(-v0) + lZ
         w1 = np.exp(lv - log_ndtr(u1 - tau))
-        xa = np.minimum(np.where(w1 < 0.5, ndtri(np.clip(w1, 1e-300, 0.5)),
-                                 -ndtri(np.clip(ndtr(u0) + (ndtr(-u0) - w1), 1e-300, 1.0))), -u0)
+        xa = np.minimum(_below_kink(w1, u0), -u0)
         wc = np.exp(U)
         xc = np.maximum(np.where(wc < 0.5, -ndtri(np.clip(wc, 1e-300, 0.5)), ndtri(np.clip(1 - wc, 1e-300, 1.0))),
                         tau - u0)

@@ -63,6 +63,19 @@ def _w2_independent(tau, u0, u1, n=400):
     return ndtr(u0 - tau) + ndtr(-u0) * ndtr(u1 - tau) + mid
 
 
+def _kink_axis(u, n):
+    """Gauss–Legendre nodes and Gaussian-weighted weights on [−12, 12], split at the
+    unit's kink x = −u (n nodes per piece)."""
+    t, w = np.polynomial.legendre.leggauss(n)
+    pts, wts = [], []
+    for lo, hi in ((-12.0, -u), (-u, 12.0)):
+        if hi > lo:
+            pts.append(lo + 0.5 * (hi - lo) * (t + 1))
+            wts.append(0.5 * (hi - lo) * w)
+    x = np.concatenate(pts)
+    return x, np.concatenate(wts) * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
 def _quadrature_moments(ut, n_w, n=40):
     """E[x_l | ref], E[1{unit l active} | ref] and Z̃ by a product Gauss–Legendre rule over
     the B group (split at the kinks x = −ũ, cut at ±12), the single unit A integrated in
@@ -73,16 +86,7 @@ def _quadrature_moments(ut, n_w, n=40):
     if K == 4:
         return _quadrature_k4(ut, n)
     iA, sigA, Bc = rr._plan(K, n_w)
-    t, w = np.polynomial.legendre.leggauss(n)
-    axes = []
-    for l in Bc:
-        pts, wts = [], []
-        for lo, hi in ((-12.0, -ut[l]), (-ut[l], 12.0)):
-            if hi > lo:
-                pts.append(lo + 0.5 * (hi - lo) * (t + 1))
-                wts.append(0.5 * (hi - lo) * w)
-        x = np.concatenate(pts)
-        axes.append((x, np.concatenate(wts) * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)))
+    axes = [_kink_axis(ut[l], n) for l in Bc]
     grids = np.meshgrid(*[a[0] for a in axes], indexing="ij")
     W = np.prod(np.meshgrid(*[a[1] for a in axes], indexing="ij"), axis=0).ravel()
     XB = np.stack([g.ravel() for g in grids], axis=1)
@@ -105,16 +109,7 @@ def _quadrature_moments(ut, n_w, n=40):
 
 
 def _quadrature_k4(ut, n):
-    t, w = np.polynomial.legendre.leggauss(n)
-    axes = []
-    for l in (2, 3):
-        pts, wts = [], []
-        for lo, hi in ((-12.0, -ut[l]), (-ut[l], 12.0)):
-            if hi > lo:
-                pts.append(lo + 0.5 * (hi - lo) * (t + 1))
-                wts.append(0.5 * (hi - lo) * w)
-        x = np.concatenate(pts)
-        axes.append((x, np.concatenate(wts) * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)))
+    axes = [_kink_axis(ut[l], n) for l in (2, 3)]
     X2, X3 = (g.ravel() for g in np.meshgrid(axes[0][0], axes[1][0], indexing="ij"))
     W = np.outer(axes[0][1], axes[1][1]).ravel()
     tau = np.maximum(ut[2] + X2, 0.0) + np.maximum(ut[3] + X3, 0.0)
