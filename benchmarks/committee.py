@@ -45,11 +45,12 @@ RELU_K = (2, 3, 4, 6)
 
 #: Cost at equal standard error (bench_equal_stderr): K values, q, target standard error
 #: of F_K (1e-4: the accuracy stated at K = 9; the solvers' alarm is 1e-3) and the ladder
-#: of points per scrambling (log2), per K
+#: of points per scrambling (log2), per K (K = 51, 99 lower: with the sum-law control
+#: variate they reach the target below 2^9 points)
 EQUAL_STDERR_K = (3, 9, 21, 51, 99)
 EQUAL_STDERR_Q = 0.5
 EQUAL_STDERR_TARGET = 1e-4
-EQUAL_STDERR_LADDER = {3: range(8, 15), 9: range(9, 16), 21: range(9, 16), 51: range(9, 16), 99: range(9, 16)}
+EQUAL_STDERR_LADDER = {3: range(8, 15), 9: range(9, 16), 21: range(9, 16), 51: range(6, 13), 99: range(6, 13)}
 #: independent scramblings on which the spread of one scrambling's mean is measured
 EQUAL_STDERR_SCRAMBLINGS = 16
 
@@ -156,7 +157,9 @@ def bench_equal_stderr(q=EQUAL_STDERR_Q, target=EQUAL_STDERR_TARGET, Ks=EQUAL_ST
     the ladder rows (n per scrambling, seconds of the R-scrambling estimate, its stderr
     σ_n/√R), the least-squares rate r of σ_n = c n^-r, n* where the fit reaches the
     target and seconds* the measured seconds interpolated (log-log) at n* (not ∝ n:
-    small blocks stay in cache)."""
+    small blocks stay in cache). From K = ``COMMITTEE_SUMLAW_MIN_K`` the estimator is
+    production's with the sum-law control variate (its per-point cost timed, its exact
+    mean's FFT timed once and added to every row)."""
     import numpy as np
     from scipy.special import ndtri
     from scipy.stats import qmc
@@ -168,6 +171,13 @@ def bench_equal_stderr(q=EQUAL_STDERR_Q, target=EQUAL_STDERR_TARGET, Ks=EQUAL_ST
     out = []
     for K in Ks:
         ec = cm._min_cost_exact(K)
+        m = (K + 1) // 2
+        # the production estimator: from K = COMMITTEE_SUMLAW_MIN_K the sum-law variate with
+        # weight w(q) (its exact mean once per q: timed once, added to every row)
+        w = cm._sum_law_weight(q)[0] if K >= C.COMMITTEE_SUMLAW_MIN_K else 0.0
+        t = time.perf_counter()
+        eg = cm._sum_law_mean.__wrapped__(K - 1, a, m)[0] if w > 0 else 0.0
+        once = time.perf_counter() - t
         rows = []
         for e in EQUAL_STDERR_LADDER[K]:
             n, means, secs = 2**e, [], 0.0
@@ -176,8 +186,12 @@ def bench_equal_stderr(q=EQUAL_STDERR_Q, target=EQUAL_STDERR_TARGET, Ks=EQUAL_ST
                 z = ndtri(np.clip(u, 1e-300, 1 - 1e-16))
                 t = time.perf_counter()
                 v, d1, d2, cv = cm._per_a(a, z)
-                means.append(float(np.mean(v + 0.5 * a * a * (cv - ec))))
+                val = v + (1 - w) * 0.5 * a * a * (cv - ec)
+                if w > 0:
+                    val -= w * (cm._sum_law_cv(a, z, m)[0] - eg)
+                means.append(float(np.mean(val)))
                 secs += time.perf_counter() - t
+            secs += once * scramblings / R
             sig = float(np.std(means, ddof=1))
             rows.append({"n": n, "seconds": secs * R / scramblings, "stderr": sig / math.sqrt(R),
                          "F": float(np.mean(means))})

@@ -57,8 +57,8 @@ product grid, tests/test_committee.py). No K-dimensional grid:
 Accuracy (stated, not hidden): measured at K = 3 against an independent 100³ product
 quadrature (tests/test_committee.py), |ΔF| ≤ 5e-5 and |ΔF'| ≤ 3e-4 for q ∈ [0.3, 0.85];
 the spread of the scramblings (:func:`sign_logz_stderr`) is 2e-5..6e-5 there, ~1e-4 at
-K = 9 and ~7e-4 at K = 99 with the min-cost variate (fewer points), 1.5e-5 (q = 0.5) and
-~1e-4 (q = 0.8) with the sum-law variate of K ≥ 51. ``SaddleResult.quadrature_error`` reports the
+K = 9 and ~5e-4 at K = 99 with the min-cost variate (fewer points), 2.7e-5 (q = 0.5) and
+2e-4 (q = 0.8) with the sum-law variate of K ≥ 51. ``SaddleResult.quadrature_error`` reports the
 change when the points are doubled; the models set their alarm to 1e-3
 (replica.committee.QMC_ALARM).
 
@@ -67,14 +67,15 @@ linear scale, on about half of the K·m pairs (the band), against ~25 ns in loga
 Measured at q = 0.5 (benchmarks/committee.py; 2-core machine shared with other jobs,
 load ~2.8): one evaluation (F, F', F'' on the production points) takes 0.022 s at K = 3,
 0.066 s at K = 21, 0.18 s at K = 99 (0.094 s, 0.24 s, 1.1 s with the recursion in logs;
-values equal to 4e-12). At *equal* accuracy the QMC error decides: the scramblings'
-standard error falls like n^-r, r ≈ 1.1 at K = 3 and 0.6..0.8 at K = 9..99, and to reach
-1e-4 K = 99 needs ~13× the points of K = 3 (16 000 against 1 300 per scrambling):
-1.2 s against 0.003 s, ~450× (in logs ~9 s against 0.03 s, ~300×, from the per-point
+values equal to 4e-12). At *equal* accuracy the QMC error decides (with the min-cost
+variate alone, as before the sum-law variate below): the scramblings' standard error
+falls like n^-r, r ≈ 1.1 at K = 3 and 0.6..0.8 at K = 9..99, and to reach 1e-4 K = 99
+needs ~13× the points of K = 3 (16 000 against 1 300 per scrambling): 1.2 s against
+0.003 s, ~450× (in logs ~9 s against 0.03 s, ~300×, from the per-point
 costs above: K = 3 gained as much as K = 99).
-So not "K = 99 at the cost of K = 3": per point the work grows like K m/2 against the
-last unit's 64 nodes, and the points with the error, whose non-additive part (functions
-of Σ_l p_l, i.e. of the count's mean and variance) Sobol points integrate at the Monte
+So, without it, not "K = 99 at the cost of K = 3": per point the work grows like K m/2
+against the last unit's 64 nodes, and the points with the error, whose non-additive part
+(functions of Σ_l p_l, i.e. of the count's mean and variance) Sobol points integrate at the Monte
 Carlo rate. Tried and not kept: an orthogonal (Householder) map of the points putting
 Σ z_l on the first Sobol coordinate (exact; variance ×0.2..2 at K = 9..99); control
 variates polynomial (degree 5) in Σ_l p_l (their means are exact from cumulants;
@@ -93,8 +94,12 @@ the threshold; the blend hands over to the min-cost variate above q = 0.85 becau
 law is checked up to a = 3.4 (q = 0.92) and ln P ≃ −(a²/2)C as q → 1. A first Edgeworth
 (skewness) term would give ×4500 at K = 99, q = 0.5 (regressed coefficient) but needs the
 law of Σ p_l(1 − p_l)(1 − 2p_l) too: not done. K = 99 at q = 0.5:
-standard error 1.5e-5 with the production 2048 × 4 points (6.5e-4 before); the extra cost
-is one 64 × 64 FFT per q (~0.1 s, cached) and O(K) per point.
+standard error 2.7e-5 with the production 2048 × 4 points (5.3e-4 before; both from the
+spread of 16 scramblings); the extra cost is one 64 × 64 FFT per q (~0.03 s, cached) and
+O(K) per point. At equal standard error (benchmarks/committee.py, q = 0.5, target 1e-4,
+4 scramblings): K = 99 now needs ~150 points per scrambling (K = 3: ~1300), 0.048 s
+against 0.0026 s, ratio ~18× (was ~475×), most of it the FFT of that q (2-core machine
+shared with other jobs, load ~2.4).
 
 ReLU committee at finite q
 --------------------------
