@@ -35,7 +35,7 @@ import time
 from scipy import integrate
 from scipy.special import log_ndtr, logsumexp
 
-__all__ = ["naive_committee_k3", "fp_k3_samples", "naive_fp_k3", "bench_equal_stderr", "bench_committee"]
+__all__ = ["naive_committee_k3", "fp_k3_samples", "fp_mc_moments", "naive_fp_k3", "bench_equal_stderr", "bench_committee"]
 
 #: the interior Franz–Parisi point (q̃, p, t, q1) timed (tests/test_committee_fp_finite.py)
 FP_POINT = (0.6, 0.8, 0.55, 0.75)
@@ -86,6 +86,30 @@ def fp_k3_samples(qr, n, seed):
         x[todo] = rng.standard_normal((len(todo), 3))
         todo = todo[((at * z[todo] + bt * x[todo]) > 0).sum(1) < 2]
     return z, x, y
+
+
+def fp_mc_moments(log_p, z, x, y, qr, p, t, q1, eps=1e-5):
+    """Brute-force Franz–Parisi moments from samples (z, x | z, ref, y): the (mean, stderr)
+    of ln P(cavity means u = s(a z + b x + c y)) (``log_p(u)`` per row; a, b, c, s of
+    solvers.committee_fp) and of its central differences in p, t, q1 (step ``eps``, common
+    random numbers). Returns four (mean, stderr) pairs: value, ∂_p, ∂_t, ∂_q1."""
+    import numpy as np
+
+    def lnP(p, t, q1):
+        a, b = t / math.sqrt(qr), (p - t) / math.sqrt(1 - qr)
+        c, s = math.sqrt(q1 - a * a - b * b), 1 / math.sqrt(1 - q1)
+        return log_p(s * (a * z + b * x + c * y))
+
+    n = len(z)
+    v = lnP(p, t, q1)
+    out = [(v.mean(), v.std() / math.sqrt(n))]
+    for k in range(3):
+        up, dn = np.array([p, t, q1]), np.array([p, t, q1])
+        up[k] += eps
+        dn[k] -= eps
+        dv = (lnP(*up) - lnP(*dn)) / (2 * eps)
+        out.append((dv.mean(), dv.std() / math.sqrt(n)))
+    return out
 
 
 def naive_fp_k3(qr, p, t, q1, n=200_000, seed=0):

@@ -20,7 +20,7 @@ import pytest
 import sympy as sp
 from scipy.special import log_ndtr, ndtr
 
-from benchmarks.committee import fp_k3_samples
+from benchmarks.committee import fp_k3_samples, fp_mc_moments
 from replica.committee_fp import SignCommitteeFPLogZ
 from solvers import committee as cm
 from solvers import committee_fp as cfp
@@ -71,21 +71,7 @@ def _monte_carlo(qr, p, t, q1, n, seed, eps=1e-5):
     random numbers. Returns (mean, stderr) pairs for the value and the three
     derivatives in (p, t, q1)."""
     z, x, y = fp_k3_samples(qr, n, seed)
-
-    def lnP(p, t, q1):
-        a, b = t / math.sqrt(qr), (p - t) / math.sqrt(1 - qr)
-        c, s = math.sqrt(q1 - a * a - b * b), 1 / math.sqrt(1 - q1)
-        return np.log(_maj3(ndtr(s * (a * z + b * x + c * y))))
-
-    v = lnP(p, t, q1)
-    out = [(v.mean(), v.std() / math.sqrt(n))]
-    for k in range(3):
-        up, dn = np.array([p, t, q1]), np.array([p, t, q1])
-        up[k] += eps
-        dn[k] -= eps
-        dv = (lnP(*up) - lnP(*dn)) / (2 * eps)
-        out.append((dv.mean(), dv.std() / math.sqrt(n)))
-    return out
+    return fp_mc_moments(lambda u: np.log(_maj3(ndtr(u))), z, x, y, qr, p, t, q1, eps)
 
 
 # ----------------------------------------------------------------------------- symbolic

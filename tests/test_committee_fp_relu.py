@@ -21,6 +21,7 @@ import sympy as sp
 from scipy.special import log_ndtr, ndtr
 from scipy.stats import multivariate_normal
 
+from benchmarks.committee import fp_mc_moments
 from replica.committee_fp import ReluCommitteeFPLogZ
 from solvers import committee as cm
 from solvers import committee_fp as cfp
@@ -263,21 +264,7 @@ def _monte_carlo_k2(qr, p, t, q1, n, seed, eps=1e-5):
     while len(todo):
         x[todo] = rng.standard_normal((len(todo), 2))
         todo = todo[~_event(at * z[todo], x[todo], 1)]
-
-    def lnP(p, t, q1):
-        a, b = t / math.sqrt(qr), (p - t) / math.sqrt(1 - qr)
-        c, s = math.sqrt(q1 - a * a - b * b), 1 / math.sqrt(1 - q1)
-        return _log_p2(s * (a * z + b * x + c * y))
-
-    v = lnP(p, t, q1)
-    out = [(v.mean(), v.std() / math.sqrt(n))]
-    for k in range(3):
-        up, dn = np.array([p, t, q1]), np.array([p, t, q1])
-        up[k] += eps
-        dn[k] -= eps
-        dv = (lnP(*up) - lnP(*dn)) / (2 * eps)
-        out.append((dv.mean(), dv.std() / math.sqrt(n)))
-    return out
+    return fp_mc_moments(_log_p2, z, x, y, qr, p, t, q1, eps)
 
 
 def test_value_and_gradient_against_monte_carlo():
