@@ -29,7 +29,9 @@ Lower panels (full mode), at α = :data:`FINITE_K_ALPHA`:
   the reference fields, :mod:`solvers.relu_reference`; accuracy ~2e-4), which at this
   load lies *below* the sign K = 3 curve and the ReLU K → ∞ one (its RS entropy is lower
   too: a committee whose units are all off answers neither label, and its capacity
-  0.644 is lower than the sign one, 0.921) — BMZ's "wider minima" is a K → ∞ statement;
+  0.644 is lower than the sign one, 0.921); at equal fraction of the capacity
+  (α = α_c/2) the order flips and the ReLU K = 3 curve lies above the sign one
+  (:mod:`replica.committee_fp`), as BMZ find at large K;
 * right, dense regions (:mod:`replica.dense` on the Q-mapped output overlaps, K → ∞):
   S_I(d) of the replicated measure at y = :data:`DENSE_Y`, sign vs ReLU — the ReLU
   dense regions stay closer to the α = 0 bound (BMZ 2019: wider minima). Distances where

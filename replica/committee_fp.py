@@ -84,7 +84,11 @@ ReLU committee (D = 0) is a solution for neither label, probability 1/8 per patt
 q = 0, K = 3) and its typical distance smaller (0.289 against 0.391 and 0.380). So at
 equal α these finite-K ReLU typical solutions are not in wider minima than the sign
 ones; Baldassi, Malatesta & Zecchina (PRL 123, 170602, 2019) compare ReLU and sign at
-K → ∞, which this curve does not contradict. K = 4 (one label, two units per side):
+K → ∞, which this curve does not contradict. At equal *fraction* of the capacity the
+order flips: at α = α_c/2 (binary α_c = 0.9206 sign, 0.6440 ReLU, so α = 0.4603 and
+0.3220) S(0.02, 0.05, 0.1, 0.2) = 0.0187, 0.0769, 0.1586, 0.2743 (sign) against 0.0423,
+0.1097, 0.1976, 0.3137 (ReLU), RS entropies 0.361 and 0.382: the ReLU solutions are in
+wider regions, as BMZ find. K = 4 (one label, two units per side):
 S(0.05) = 0.0681, S(0.2) = 0.2365, RS entropy 0.2900, typical distance 0.359 — above the
 K = 3 ReLU and sign curves at these distances, below K = ∞ ReLU.
 """
