@@ -867,9 +867,10 @@ def margin_threshold(K, kappa):
     return m
 
 
-def _per_q_kappa(evaluate, q, K, n, kappa):
-    """``evaluate(q_i, K, m(κ_i))[n]`` over ``q`` and ``kappa`` broadcast together, once per
-    distinct (q, m) (a scan over κ passes an array of margins)."""
+def _per_q_kappa(evaluate, q, K, n, kappa, margin_arg=margin_threshold):
+    """``evaluate(q_i, K, margin_arg(K, κ_i))[n]`` over ``q`` and ``kappa`` broadcast
+    together, once per distinct (q, margin argument) (a scan over κ passes an array of
+    margins). Sign units: the count threshold m(κ) (default); ReLU units pass κ itself."""
     if n > 2:
         raise NotImplementedError("derivatives of order > 2 of the committee average")
     q, kap = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(kappa, dtype=float))
@@ -878,7 +879,7 @@ def _per_q_kappa(evaluate, q, K, n, kappa):
     out = np.empty(q.shape)
     for idx, (qi, ki) in enumerate(zip(q.ravel(), kap.ravel())):
         if ki not in ms:
-            ms[ki] = margin_threshold(K, ki)
+            ms[ki] = margin_arg(K, ki)
         key = (qi, ms[ki])
         if key not in vals:
             vals[key] = evaluate(qi, K, ms[ki])[n]
@@ -1296,19 +1297,9 @@ def _relu_evaluate(q, K, kappa=0.0):
     return _cache_put(_RELU_CACHE, key, out)
 
 
-def _per_q_kappa_relu(evaluate, q, K, n, kappa):
-    """``evaluate(q_i, K, κ_i)[n]`` over ``q`` and ``kappa`` broadcast together, once per
-    distinct (q, κ)."""
-    if n > 2:
-        raise NotImplementedError("derivatives of order > 2 of the committee average")
-    q, kap = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(kappa, dtype=float))
-    vals = {}
-    out = np.empty(q.shape)
-    for idx, key in enumerate(zip(q.ravel(), kap.ravel())):
-        if key not in vals:
-            vals[key] = evaluate(key[0], K, key[1])[n]
-        out.flat[idx] = vals[key]
-    return out
+def _relu_margin_arg(K, kappa):
+    """The ReLU nodes take the margin κ itself (:func:`_per_q_kappa`)."""
+    return kappa
 
 
 def relu_logz(q, K, n, kappa=None):
@@ -1323,7 +1314,7 @@ def relu_logz(q, K, n, kappa=None):
         raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
     if kappa is None:
         return _per_q(_relu_evaluate, q, K, n)
-    return _per_q_kappa_relu(_relu_evaluate, q, K, n, kappa)
+    return _per_q_kappa(_relu_evaluate, q, K, n, kappa, _relu_margin_arg)
 
 
 def relu_logz_stderr(q, K, kappa=0.0):
@@ -2154,7 +2145,7 @@ def relu_replicon(q, K, kappa=None):
         raise ParameterError("K", f"the ReLU committee needs K >= 2, got {K}")
     if kappa is None:
         return _per_q(_relu_replicon_evaluate, q, K, 0)
-    return _per_q_kappa_relu(_relu_replicon_evaluate, q, K, 0, kappa)
+    return _per_q_kappa(_relu_replicon_evaluate, q, K, 0, kappa, _relu_margin_arg)
 
 
 def relu_replicon_parts(q, K, kappa=0.0):
