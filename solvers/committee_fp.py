@@ -405,23 +405,23 @@ def sign_fp_jet(qr, p, t, q1, K):
     """(value, gradient, Hessian in (p, t, q1), stderr of the value) of the node's
     estimate at one point (module docstring: Ĝ(θ) − Ĝ(θ0) + F_K(q̃)); cached. Points
     outside the domain (q̃, q1 ∉ (0, 1), c² < 0 beyond rounding) give NaN."""
-    K = int(K)
-    key = (float(qr), float(p), float(t), float(q1), K, _n_points(K))
-    hit = _committee._cache_get(_CACHE, key)
-    if hit is not None:
-        return hit
-    return _committee._cache_put(_CACHE, key, _jet(*key[:5]))
+    return _cached_jet(qr, p, t, q1, int(K), "sign")
 
 
 def relu_fp_jet(qr, p, t, q1, K):
     """:func:`sign_fp_jet` for ReLU units (module docstring, section "ReLU units")."""
     K = int(K)
     _check_relu_k(K)
-    key = (float(qr), float(p), float(t), float(q1), K, _n_points(K, "relu"), "relu")
+    return _cached_jet(qr, p, t, q1, K, "relu")
+
+
+def _cached_jet(qr, p, t, q1, K, act):
+    """:func:`_jet`, cached per (point, K, number of points, activation)."""
+    key = (float(qr), float(p), float(t), float(q1), K, _n_points(K, act), act)
     hit = _committee._cache_get(_CACHE, key)
     if hit is not None:
         return hit
-    return _committee._cache_put(_CACHE, key, _jet(*key[:5], "relu"))
+    return _committee._cache_put(_CACHE, key, _jet(*key[:5], act))
 
 
 def _raw_jet(qr, p, t, q1, K, act="sign"):
