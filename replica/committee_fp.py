@@ -129,10 +129,14 @@ class SignCommitteeFPLogZ(sp.Function):
     def eval(cls, qr, p, t, q1, K, i, j, k, l):
         for name, v in (("K", K), ("i", i), ("j", j), ("k", k), ("l", l)):
             if not (v.is_Integer and v >= 0):
-                raise ValueError(f"SignCommitteeFPLogZ: {name} must be a non-negative integer, got {v}")
+                raise ValueError(f"{cls.__name__}: {name} must be a non-negative integer, got {v}")
+        cls._check_k(K)
+        return None
+
+    @classmethod
+    def _check_k(cls, K):
         if K < 3 or K % 2 == 0:
             raise ValueError(f"SignCommitteeFPLogZ: K must be odd and ≥ 3 (K = 1 is the perceptron), got {K}")
-        return None
 
     def fdiff(self, argindex=1):
         if not 1 <= argindex <= 4:
@@ -165,13 +169,9 @@ class ReluCommitteeFPLogZ(SignCommitteeFPLogZ):
     """
 
     @classmethod
-    def eval(cls, qr, p, t, q1, K, i, j, k, l):
-        for name, v in (("K", K), ("i", i), ("j", j), ("k", k), ("l", l)):
-            if not (v.is_Integer and v >= 0):
-                raise ValueError(f"ReluCommitteeFPLogZ: {name} must be a non-negative integer, got {v}")
+    def _check_k(cls, K):
         if K < 2:
             raise ValueError(f"ReluCommitteeFPLogZ: K must be ≥ 2 (K = 1 is the perceptron), got {K}")
-        return None
 
     def _latex(self, printer, exp=None):
         body = super()._latex(printer)
