@@ -244,14 +244,8 @@ def fp_model(name, options=None):
         ch = meta.get("channel")
         if "committee" in meta:
             from replica.committee import WideCommitteeChannel
-            if (not isinstance(ch, WideCommitteeChannel) and ch.activation == "relu"
-                    and ch.K > _committee_fp.RELU_MAX_K):
-                raise ParameterError("K", f"the Franz–Parisi term of the finite-K ReLU tree "
-                                          f"committee is evaluated for 2 <= K <= "
-                                          f"{_committee_fp.RELU_MAX_K} (exact reference sampler, "
-                                          f"solvers.relu_reference, written out for up to two "
-                                          f"units per readout group; cost); use K = inf, got "
-                                          f"K = {meta['committee']['K']}")
+            if not isinstance(ch, WideCommitteeChannel) and ch.activation == "relu":
+                _committee_fp._check_relu_k(ch.K)   # before building: ParameterError naming K
             if getattr(ch, "kappa", None) is None:
                 fe = franz_parisi(meta["prior"], ch, ch, f"{rs.name}/franz-parisi",
                                   f"Franz–Parisi entropy around typical solutions, {rs.name}")
